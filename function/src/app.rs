@@ -1,0 +1,450 @@
+//! The one axum app, built from an [`AppConfig`] and served locally or on Lambda.
+//!
+//! Request path for `/mcp`: access log → Host/Origin allow-list → API key → JSON-RPC body
+//! checks (size, syntax, batches) → rmcp's stateless Streamable HTTP service.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+};
+use http_body_util::{BodyExt, Limited};
+use rmcp::{
+    model::ClientJsonRpcMessage,
+    transport::{
+        StreamableHttpServerConfig, StreamableHttpService,
+        streamable_http_server::session::never::NeverSessionManager,
+    },
+};
+use serde_json::{Value, json};
+
+use crate::{
+    config::AppConfig,
+    guard::{host_allowed, origin_allowed},
+    server::McpServer,
+};
+
+type McpService = StreamableHttpService<McpServer, NeverSessionManager>;
+
+pub struct AppState {
+    config: AppConfig,
+    mcp: McpService,
+}
+
+/// Builds the app: `GET /health` (no auth) and the MCP endpoint at `/mcp`.
+pub fn app(config: AppConfig) -> Router {
+    let server = McpServer::new(config.mode, config.region.clone());
+    // Stateless, JSON replies unless a handler streams first. Host and Origin are checked by
+    // our own allow-list (it supports `*.suffix` patterns that Lambda hosts need).
+    let transport = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .disable_allowed_hosts()
+        .disable_allowed_origins()
+        .with_max_request_body_bytes(config.max_body_bytes);
+    let mcp = StreamableHttpService::new(
+        move || Ok(server.clone()),
+        Arc::new(NeverSessionManager::default()),
+        transport,
+    );
+    let state = Arc::new(AppState { config, mcp });
+    Router::new()
+        .route("/mcp", any(mcp_endpoint))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_api_key,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            check_host_and_origin,
+        ))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(middleware::from_fn(access_log))
+        .with_state(state)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "server": crate::SERVER_NAME,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+async fn not_found() -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No such endpoint. The MCP endpoint is /mcp.",
+    )
+}
+
+/// A plain HTTP error with a small JSON body (for failures before JSON-RPC is involved).
+fn error_response(status: StatusCode, error: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": error, "message": message }))).into_response()
+}
+
+/// A JSON-RPC error object as the HTTP reply.
+fn rpc_error(status: StatusCode, id: Value, code: i32, message: String) -> Response {
+    let body = json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } });
+    (status, Json(body)).into_response()
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Middleware
+
+/// What one request did, for the access log. Inner layers add their part to the response.
+#[derive(Clone, Debug, Default)]
+struct RpcCall {
+    method: Option<String>,
+    tool: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+struct KeyId(String);
+
+/// One structured line per request: method, tool, status, duration (to the response head;
+/// a streamed reply continues after it). Never a key, a header value or a body.
+async fn access_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let http_method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let rpc = response
+        .extensions()
+        .get::<RpcCall>()
+        .cloned()
+        .unwrap_or_default();
+    let key_id = response.extensions().get::<KeyId>().map(|k| k.0.clone());
+    tracing::info!(
+        http_method = %http_method,
+        path,
+        status = response.status().as_u16(),
+        rpc_method = rpc.method.as_deref(),
+        tool = rpc.tool.as_deref(),
+        key_id = key_id.as_deref(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+/// DNS-rebinding protection: only listed Hosts, and only listed browser Origins.
+async fn check_host_and_origin(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let config = &state.config;
+    let host = header_str(request.headers(), header::HOST)
+        .map(str::to_owned)
+        .or_else(|| request.uri().authority().map(|a| a.to_string()));
+    if !host.is_some_and(|h| host_allowed(&h, &config.allowed_hosts)) {
+        return error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Host header is not allowed.",
+        );
+    }
+    if let Some(origin) = header_str(request.headers(), header::ORIGIN)
+        && !config.allowed_origins.is_empty()
+        && !origin_allowed(origin, &config.allowed_origins)
+    {
+        return error_response(StatusCode::FORBIDDEN, "forbidden", "Origin is not allowed.");
+    }
+    next.run(request).await
+}
+
+/// Requires a valid API key (`x-api-key` or `Authorization: Bearer`), checked in constant time.
+async fn require_api_key(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let decision = {
+        let headers = request.headers();
+        match authorizer::presented_key(
+            header_str(headers, "x-api-key"),
+            header_str(headers, header::AUTHORIZATION),
+        ) {
+            Some(key) => state.config.keys.verify(key).await,
+            None => authorizer::KeyDecision::Denied,
+        }
+    };
+    match decision {
+        authorizer::KeyDecision::Allowed { key_id } => {
+            let mut response = next.run(request).await;
+            response.extensions_mut().insert(KeyId(key_id));
+            response
+        }
+        authorizer::KeyDecision::Denied => error_response(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A valid API key is required: send it in the x-api-key header or as Authorization: Bearer <key>.",
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The MCP endpoint
+
+/// The protocol version assumed when a request has no `MCP-Protocol-Version` header.
+const DEFAULT_PROTOCOL_VERSION: &str = "2025-03-26";
+/// Most messages one batch may carry (only 2025-03-26 allows batches).
+const MAX_BATCH_LEN: usize = 32;
+
+/// rmcp checks Accept (406) and Content-Type (415) itself; our JSON-RPC checks only apply to
+/// requests that pass both, so rmcp's answer stays authoritative for those errors.
+fn is_json_rpc_post(request: &Request) -> bool {
+    let headers = request.headers();
+    let content_type_is_json = header_str(headers, header::CONTENT_TYPE).is_some_and(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .eq_ignore_ascii_case("application/json")
+    });
+    let accepts = |media: &str| {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',').any(|entry| {
+                    entry
+                        .split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .eq_ignore_ascii_case(media)
+                })
+            })
+    };
+    request.method() == Method::POST
+        && content_type_is_json
+        && accepts("application/json")
+        && accepts("text/event-stream")
+}
+
+async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if !is_json_rpc_post(&request) {
+        return state.mcp.handle(request).await.into_response();
+    }
+    let limit = state.config.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return rpc_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Value::Null,
+                -32600,
+                format!("Request body is larger than the {limit}-byte limit."),
+            );
+        }
+        Err(_) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                -32600,
+                "Could not read the request body.".into(),
+            );
+        }
+    };
+    let message: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(error) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                Value::Null,
+                -32700,
+                format!("Parse error: {error}"),
+            );
+        }
+    };
+    match message {
+        Value::Object(_) => {
+            if let Some(response) = invalid_params(&message) {
+                return response;
+            }
+            forward_one(&state, parts_to_request(&parts, bytes), &message).await
+        }
+        Value::Array(items) => batch(&state, &parts, items).await,
+        _ => rpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32600,
+            "Invalid Request: the body must be a JSON-RPC 2.0 message object.".into(),
+        ),
+    }
+}
+
+fn parts_to_request(parts: &http::request::Parts, body: impl Into<Body>) -> Request {
+    let mut request = Request::new(body.into());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = parts.uri.clone();
+    *request.version_mut() = parts.version;
+    *request.headers_mut() = parts.headers.clone();
+    request
+}
+
+/// Passes one message to rmcp. rmcp answers a message it cannot decode with a plain-text 415;
+/// since the Content-Type was right, that means a malformed JSON-RPC message, so it is
+/// answered as JSON-RPC: -32600 for a bad envelope, -32602 for bad params of a known method.
+async fn forward_one(state: &AppState, request: Request, message: &Value) -> Response {
+    let call = RpcCall {
+        method: message
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        tool: message
+            .pointer("/params/name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    let mut response = state.mcp.handle(request).await.into_response();
+    if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        response = malformed_message(message);
+    }
+    response.extensions_mut().insert(call);
+    response
+}
+
+fn malformed_message(message: &Value) -> Response {
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    let detail = match serde_json::from_value::<ClientJsonRpcMessage>(message.clone()) {
+        Err(error) => error.to_string(),
+        Ok(_) => "the message could not be processed".into(),
+    };
+    let envelope_ok = message.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+        && message.get("method").is_some_and(Value::is_string);
+    if envelope_ok {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32602,
+            format!("Invalid params: {detail}"),
+        )
+    } else {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            "Invalid Request: expected a JSON-RPC 2.0 message with \"jsonrpc\": \"2.0\" and a string \"method\"."
+                .into(),
+        )
+    }
+}
+
+/// rmcp reads a standard request whose params do not fit as an unknown custom method
+/// (-32601). For the methods whose params are required, catch that here as -32602.
+fn invalid_params(message: &Value) -> Option<Response> {
+    let method = message.get("method")?.as_str()?;
+    if !matches!(
+        method,
+        "tools/call" | "resources/read" | "prompts/get" | "completion/complete" | "logging/setLevel"
+    ) {
+        return None;
+    }
+    let params = message.get("params");
+    let problem = match params {
+        Some(Value::Object(params)) if method == "tools/call" => {
+            if !params.get("name").is_some_and(Value::is_string) {
+                "`params.name` must be the tool name as a string"
+            } else if params.get("arguments").is_some_and(|a| !a.is_object() && !a.is_null()) {
+                "`params.arguments` must be an object"
+            } else {
+                return None;
+            }
+        }
+        Some(Value::Object(_)) => return None,
+        _ => "`params` must be an object",
+    };
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    Some(rpc_error(StatusCode::OK, id, -32602, format!("Invalid params for {method}: {problem}.")))
+}
+
+/// JSON-RPC batches exist only in protocol version 2025-03-26. There each message is served
+/// in turn and the replies (not notifications' 202s) come back as one JSON array.
+async fn batch(state: &AppState, parts: &http::request::Parts, items: Vec<Value>) -> Response {
+    let version =
+        header_str(&parts.headers, "mcp-protocol-version").unwrap_or(DEFAULT_PROTOCOL_VERSION);
+    if version != DEFAULT_PROTOCOL_VERSION {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32600,
+            format!(
+                "Invalid Request: JSON-RPC batches are not allowed in MCP protocol version {version}; send one message per request."
+            ),
+        );
+    }
+    if items.is_empty() || items.len() > MAX_BATCH_LEN {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32600,
+            format!(
+                "Invalid Request: a batch must hold 1 to {MAX_BATCH_LEN} messages, got {}.",
+                items.len()
+            ),
+        );
+    }
+    let mut replies = Vec::new();
+    for item in items {
+        if !item.is_object() {
+            replies.push(json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32600, "message": "Invalid Request: batch entries must be JSON-RPC message objects."}}));
+            continue;
+        }
+        let request = parts_to_request(parts, serde_json::to_vec(&item).unwrap_or_default());
+        let response = forward_one(state, request, &item).await;
+        replies.extend(reply_messages(response).await);
+    }
+    if replies.is_empty() {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let mut response = Json(Value::Array(replies)).into_response();
+    response.extensions_mut().insert(RpcCall {
+        method: Some("batch".into()),
+        tool: None,
+    });
+    response
+}
+
+/// The JSON-RPC responses in one reply: a JSON body, or the `data:` events of an SSE body
+/// (progress notifications are dropped: a batch reply is a single JSON array).
+async fn reply_messages(response: Response) -> Vec<Value> {
+    let is_sse = header_str(response.headers(), header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let status = response.status();
+    let Ok(body) = response.into_body().collect().await.map(|c| c.to_bytes()) else {
+        return Vec::new();
+    };
+    if status == StatusCode::ACCEPTED {
+        return Vec::new();
+    }
+    let messages: Vec<Value> = if is_sse {
+        String::from_utf8_lossy(&body)
+            .lines()
+            .filter_map(|line| line.strip_prefix("data:"))
+            .filter_map(|data| serde_json::from_str(data.trim()).ok())
+            .collect()
+    } else {
+        serde_json::from_slice(&body).into_iter().collect()
+    };
+    messages
+        .into_iter()
+        .filter(|m| m.get("id").is_some() && m.get("method").is_none())
+        .collect()
+}

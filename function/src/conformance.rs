@@ -1,0 +1,1 @@
+//! MCP conformance suite fixtures (feature `conformance`).

@@ -1,0 +1,165 @@
+//! Host and Origin allow-lists for `/mcp` (DNS-rebinding protection, MCP transport spec).
+//! Pure functions over header values; the middleware that applies them lives in `app`.
+
+/// `host` or `[v6]`, lower-cased without a trailing dot, and the port if one was given.
+fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
+    let authority = authority.trim();
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (v6, after) = rest.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (format!("[{v6}]"), port)
+    } else if authority.matches(':').count() > 1 {
+        (format!("[{authority}]"), None) // a bare IPv6 literal
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h.to_owned(), Some(p)),
+            None => (authority.to_owned(), None),
+        }
+    };
+    let port = match port {
+        Some(p) => Some(p.parse::<u16>().ok()?),
+        None => None,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some((host, port))
+}
+
+/// Does `host_header` match one of `patterns`? A pattern is `host` (any port), `host:port`,
+/// or `*.suffix` (any subdomain of suffix, any port). An unparsable header never matches.
+pub fn host_allowed(host_header: &str, patterns: &[String]) -> bool {
+    let Some((host, port)) = split_authority(host_header) else {
+        return false;
+    };
+    patterns.iter().any(|pattern| {
+        if let Some(suffix) = pattern.strip_prefix("*.") {
+            let suffix = suffix.to_ascii_lowercase();
+            return host
+                .strip_suffix(&suffix)
+                .is_some_and(|label| label.len() > 1 && label.ends_with('.'));
+        }
+        match split_authority(pattern) {
+            Some((p_host, None)) => p_host == host,
+            Some((p_host, Some(p_port))) => p_host == host && port == Some(p_port),
+            None => false,
+        }
+    })
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" => Some(80),
+        "https" => Some(443),
+        _ => None,
+    }
+}
+
+/// Does a browser `Origin` match one of `patterns` (`scheme://host[:port]`, port `*` = any,
+/// no port = the scheme's default)? `null` matches only the pattern `null`.
+pub fn origin_allowed(origin: &str, patterns: &[String]) -> bool {
+    let origin = origin.trim();
+    if origin.eq_ignore_ascii_case("null") {
+        return patterns.iter().any(|p| p == "null");
+    }
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let Some((host, port)) = split_authority(authority) else {
+        return false;
+    };
+    let port = port.or_else(|| default_port(&scheme));
+    patterns.iter().any(|pattern| {
+        let Some((p_scheme, p_authority)) = pattern.split_once("://") else {
+            return false;
+        };
+        if !p_scheme.eq_ignore_ascii_case(&scheme) {
+            return false;
+        }
+        if let Some(p_host) = p_authority.strip_suffix(":*") {
+            return split_authority(p_host).is_some_and(|(h, _)| h == host);
+        }
+        match split_authority(p_authority) {
+            Some((p_host, p_port)) => {
+                p_host == host && p_port.or_else(|| default_port(&scheme)) == port
+            }
+            None => false,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn loopback_hosts_match_with_any_port() {
+        let allowed = list(&["localhost", "127.0.0.1", "[::1]"]);
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "LOCALHOST.",
+            "127.0.0.1:1",
+            "[::1]:8080",
+            "[::1]",
+        ] {
+            assert!(host_allowed(ok, &allowed), "{ok}");
+        }
+        for bad in [
+            "evil.com",
+            "localhost.evil.com",
+            "127.0.0.2",
+            "",
+            "localhost:notaport",
+            "[::1",
+        ] {
+            assert!(!host_allowed(bad, &allowed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ports_in_patterns_are_exact() {
+        let allowed = list(&["example.com:8443"]);
+        assert!(host_allowed("example.com:8443", &allowed));
+        assert!(!host_allowed("example.com", &allowed));
+        assert!(!host_allowed("example.com:443", &allowed));
+    }
+
+    #[test]
+    fn wildcard_patterns_match_subdomains_only() {
+        let allowed = list(&["*.lambda-url.us-east-1.on.aws"]);
+        assert!(host_allowed("abc123.lambda-url.us-east-1.on.aws", &allowed));
+        assert!(host_allowed(
+            "ABC.Lambda-Url.us-east-1.on.aws:443",
+            &allowed
+        ));
+        assert!(!host_allowed("lambda-url.us-east-1.on.aws", &allowed));
+        assert!(!host_allowed("evillambda-url.us-east-1.on.aws", &allowed));
+        assert!(!host_allowed(
+            "abc.lambda-url.us-east-1.on.aws.evil.com",
+            &allowed
+        ));
+        assert!(!host_allowed("abc.lambda-url.eu-west-1.on.aws", &allowed));
+    }
+
+    #[test]
+    fn origins_match_scheme_host_and_port() {
+        let allowed = list(&["http://localhost:*", "https://claude.ai"]);
+        assert!(origin_allowed("http://localhost:6274", &allowed));
+        assert!(origin_allowed("http://localhost", &allowed));
+        assert!(origin_allowed("https://claude.ai", &allowed));
+        assert!(origin_allowed("https://claude.ai:443", &allowed));
+        assert!(!origin_allowed("https://claude.ai:8443", &allowed));
+        assert!(!origin_allowed("https://localhost:6274", &allowed));
+        assert!(!origin_allowed("http://evil.com", &allowed));
+        assert!(!origin_allowed("null", &allowed));
+        assert!(!origin_allowed("garbage", &allowed));
+        assert!(origin_allowed("null", &list(&["null"])));
+    }
+}

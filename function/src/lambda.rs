@@ -1,0 +1,76 @@
+//! Serving the app on AWS Lambda: buffered behind API Gateway HTTP API v2, streamed behind a
+//! Function URL with `InvokeMode: RESPONSE_STREAM`. The mode is fixed at start-up.
+
+use axum::{Router, extract::Request};
+use lambda_http::request::RequestContext;
+use tower::ServiceExt;
+
+use crate::{
+    app,
+    config::{AppConfig, RunMode},
+};
+
+/// API Gateway puts a named stage in the path (`/dev/mcp`); the app serves `/mcp`.
+/// Returns the path without the stage prefix, or `None` when there is nothing to strip.
+pub fn strip_stage<'a>(path: &'a str, stage: Option<&str>) -> Option<&'a str> {
+    let stage = stage.filter(|s| !s.is_empty() && *s != "$default")?;
+    let rest = path.strip_prefix('/')?.strip_prefix(stage)?;
+    match rest {
+        "" => Some("/"),
+        r if r.starts_with('/') => Some(r),
+        _ => None,
+    }
+}
+
+fn without_stage(mut request: Request) -> Request {
+    let stage = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
+        _ => None,
+    };
+    let uri = request.uri();
+    if let Some(path) = strip_stage(uri.path(), stage.as_deref()) {
+        let path_and_query = match uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        let mut parts = uri.clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(new_uri) = http::Uri::from_parts(parts) {
+                *request.uri_mut() = new_uri;
+            }
+        }
+    }
+    request
+}
+
+/// The app as Lambda sees it: stage prefixes removed before routing.
+pub fn lambda_app(config: AppConfig) -> Router {
+    let app = app(config);
+    Router::new().fallback_service(app.map_request(without_stage))
+}
+
+/// Runs the Lambda runtime loop until the runtime stops the process.
+pub async fn run(config: AppConfig) -> Result<(), lambda_http::Error> {
+    let mode = config.mode;
+    let app = lambda_app(config);
+    match mode {
+        RunMode::FunctionUrl => lambda_http::run_with_streaming_response(app).await,
+        RunMode::ApiGateway | RunMode::Local => lambda_http::run(app).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_stage;
+
+    #[test]
+    fn strips_named_stages_only() {
+        assert_eq!(strip_stage("/dev/mcp", Some("dev")), Some("/mcp"));
+        assert_eq!(strip_stage("/dev", Some("dev")), Some("/"));
+        assert_eq!(strip_stage("/mcp", Some("$default")), None);
+        assert_eq!(strip_stage("/mcp", None), None);
+        assert_eq!(strip_stage("/mcp", Some("dev")), None);
+        assert_eq!(strip_stage("/devices/mcp", Some("dev")), None);
+    }
+}

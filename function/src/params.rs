@@ -1,0 +1,88 @@
+//! `Parameters<T>`: tool arguments whose deserialization error names the offending field.
+//!
+//! rmcp's own `Parameters` reports serde's message, which says "invalid type: string, expected
+//! f64" without saying which argument. The `#[tool]` macro finds the input schema of any
+//! argument type named `Parameters`, so this drop-in keeps schema generation unchanged.
+
+use std::borrow::Cow;
+
+use rmcp::{
+    ErrorData,
+    handler::server::{common::FromContextPart, tool::ToolCallContext},
+};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+pub struct Parameters<T>(pub T);
+
+impl<T: JsonSchema> JsonSchema for Parameters<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Parameters<T> {
+    fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
+        let arguments = serde_json::Value::Object(context.arguments.take().unwrap_or_default());
+        parse_arguments(&context.name, arguments).map(Parameters)
+    }
+}
+
+/// Deserializes tool arguments; on failure a -32602 error naming the tool and the field.
+pub fn parse_arguments<T: DeserializeOwned>(
+    tool: &str,
+    arguments: serde_json::Value,
+) -> Result<T, ErrorData> {
+    serde_path_to_error::deserialize(arguments).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        // A missing field is reported at the parent path by serde; its name is in the message.
+        let field = if path == "." {
+            missing_field(&inner)
+        } else {
+            Some(path)
+        };
+        let message = match &field {
+            Some(field) => format!("Invalid arguments for tool {tool}: `{field}`: {inner}"),
+            None => format!("Invalid arguments for tool {tool}: {inner}"),
+        };
+        ErrorData::invalid_params(message, Some(json!({ "tool": tool, "field": field })))
+    })
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Args {
+        a: f64,
+        b: f64,
+    }
+
+    #[test]
+    fn names_a_wrongly_typed_field() {
+        let err = parse_arguments::<Args>("calculate", json!({"a": 1, "b": "two"})).unwrap_err();
+        assert_eq!(err.code.0, -32602);
+        assert!(err.message.contains("`b`"), "{}", err.message);
+        assert_eq!(err.data.unwrap()["field"], "b");
+    }
+
+    #[test]
+    fn names_a_missing_field() {
+        let err = parse_arguments::<Args>("calculate", json!({"a": 1})).unwrap_err();
+        assert!(err.message.contains("`b`"), "{}", err.message);
+        assert_eq!(err.data.unwrap()["field"], "b");
+    }
+}

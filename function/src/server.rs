@@ -1,0 +1,141 @@
+//! The MCP server handler: server info, instructions, protocol versions and tool dispatch.
+
+use std::{
+    borrow::Cow,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use rmcp::{
+    ErrorData, RoleServer, ServerHandler,
+    handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
+    model::{
+        CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+        PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+    },
+    service::RequestContext,
+};
+
+use crate::{SERVER_NAME, config::RunMode};
+
+const INSTRUCTIONS: &str = "serverless-mcp: tools running in the user's own AWS account. \
+Sample tools: get_weather (mock weather for a city), calculate (exact arithmetic), \
+get_server_status (health, version, region, uptime), lookup_user (mock directory by id such as \
+u-1001) and simulate_job (a long job that reports progress). Every tool is read-only. Tool \
+failures come back as results with isError=true and a message that says how to fix the call.";
+
+/// The protocol versions this server negotiates (Streamable HTTP exists since 2025-03-26).
+pub const SUPPORTED_VERSIONS: [ProtocolVersion; 4] = [
+    ProtocolVersion::V_2026_07_28,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_03_26,
+];
+
+struct ServerState {
+    mode: RunMode,
+    region: String,
+    started: Instant,
+    tools: ToolRouter<McpServer>,
+}
+
+/// The per-request handler. rmcp builds one per request, so it is a cheap `Arc` clone and the
+/// tool router is built once.
+#[derive(Clone)]
+pub struct McpServer {
+    state: Arc<ServerState>,
+}
+
+impl McpServer {
+    pub fn new(mode: RunMode, region: impl Into<String>) -> Self {
+        Self {
+            state: Arc::new(ServerState {
+                mode,
+                region: region.into(),
+                started: Instant::now(),
+                tools: crate::tools::router(),
+            }),
+        }
+    }
+
+    pub fn mode(&self) -> RunMode {
+        self.state.mode
+    }
+
+    pub fn region(&self) -> &str {
+        &self.state.region
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.state.started.elapsed()
+    }
+
+    /// Every tool this server lists.
+    pub fn tools(&self) -> Vec<Tool> {
+        let tools = self.state.tools.list_all();
+        #[cfg(feature = "conformance")]
+        let tools = {
+            let mut tools = tools;
+            tools.extend(crate::conformance::tools());
+            tools
+        };
+        tools
+    }
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder().enable_tools();
+        #[cfg(feature = "conformance")]
+        let capabilities = capabilities
+            .enable_resources()
+            .enable_resources_subscribe()
+            .enable_prompts()
+            .enable_logging()
+            .enable_completions();
+        ServerConfig::new(capabilities.build())
+            .with_server_info(
+                Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION"))
+                    .with_title("serverless-mcp"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    fn supported_protocol_versions(&self) -> Cow<'static, [ProtocolVersion]> {
+        Cow::Borrowed(&SUPPORTED_VERSIONS)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.state.tools.get(name).cloned()
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        #[cfg(feature = "conformance")]
+        if crate::conformance::is_fixture_tool(&request.name) {
+            return crate::conformance::call_tool(request, context).await;
+        }
+        if !self.state.tools.has_route(&request.name) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "Unknown tool: {}. Call tools/list to see the available tools.",
+                    request.name
+                ),
+                Some(serde_json::json!({ "tool": request.name })),
+            ));
+        }
+        let call = ToolCallContext::new(self, request, context);
+        self.state.tools.call(call).await
+    }
+}
