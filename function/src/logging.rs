@@ -6,7 +6,8 @@ use tracing_subscriber::{EnvFilter, fmt};
 /// Installs the global subscriber. Logs go to stderr locally (stdout stays for the user's
 /// messages) and to stdout on Lambda (CloudWatch reads both).
 pub fn init(to_stdout: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
     let builder = fmt()
         .json()
         .flatten_event(true)
