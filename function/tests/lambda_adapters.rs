@@ -1,0 +1,194 @@
+//! The app behind lambda_http's own adapters, fed real API Gateway v2 and Function URL event
+//! fixtures (from the lambda_http crate's test data), with the bodies and headers of MCP calls.
+
+use std::sync::Arc;
+
+use authorizer::StaticKeys;
+use function::{
+    AppConfig,
+    config::{LambdaSettings, RunMode},
+    lambda::lambda_app,
+};
+use futures::StreamExt;
+use lambda_http::{
+    Adapter, Service, StreamAdapter,
+    lambda_runtime::{Context, LambdaEvent},
+    request::LambdaRequest,
+};
+use serde_json::{Value, json};
+
+const KEY: &str = "lambda-test-key";
+
+fn config(mode: &str, region: &str) -> AppConfig {
+    let env = |name: &str| match name {
+        "MCP_LAMBDA_MODE" => Some(mode.to_owned()),
+        "AWS_REGION" => Some(region.to_owned()),
+        _ => None,
+    };
+    LambdaSettings::from_env(env)
+        .unwrap()
+        .into_app_config(Arc::new(StaticKeys::single(KEY)))
+}
+
+/// A fixture event turned into an MCP POST.
+fn event(fixture: &str, path: &str, headers: Value, body: &Value) -> LambdaEvent<LambdaRequest> {
+    let mut event: Value = serde_json::from_str(fixture).unwrap();
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!("");
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["requestContext"]["http"]["path"] = json!(path);
+    let mut all_headers = event["headers"].as_object().cloned().unwrap_or_default();
+    all_headers.remove("accept");
+    for (k, v) in headers.as_object().unwrap() {
+        all_headers.insert(k.clone(), v.clone());
+    }
+    event["headers"] = Value::Object(all_headers);
+    event["body"] = json!(body.to_string());
+    event["isBase64Encoded"] = json!(false);
+    let payload: LambdaRequest = serde_json::from_value(event).unwrap();
+    LambdaEvent::new(payload, Context::default())
+}
+
+fn mcp_headers(key: &str) -> Value {
+    json!({
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream",
+        "x-api-key": key,
+        "mcp-protocol-version": "2025-11-25"
+    })
+}
+
+const APIGW: &str = include_str!("fixtures/apigw_v2_proxy_request.json");
+const APIGW_STAGE: &str = include_str!("fixtures/apigw_v2_proxy_request_with_stage_in_path.json");
+const FUNCTION_URL: &str = include_str!("fixtures/lambda_function_url_request.json");
+
+/// Runs one event through the buffered adapter; returns (statusCode, headers, body JSON).
+async fn buffered(config: AppConfig, event: LambdaEvent<LambdaRequest>) -> (u16, Value, Value) {
+    let mut adapter = Adapter::from(lambda_app(config));
+    let response = adapter.call(event).await.unwrap();
+    let response = serde_json::to_value(&response).unwrap();
+    let body = response["body"].as_str().unwrap_or("");
+    let body = serde_json::from_str(body).unwrap_or(Value::String(body.to_owned()));
+    (
+        response["statusCode"].as_u64().unwrap() as u16,
+        response["headers"].clone(),
+        body,
+    )
+}
+
+#[tokio::test]
+async fn api_gateway_initialize_list_and_call() {
+    let cfg = || config("api-gateway", "us-east-1");
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let (status, headers, body) =
+        buffered(cfg(), event(APIGW, "/mcp", mcp_headers(KEY), &init)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
+
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (_, _, body) = buffered(cfg(), event(APIGW, "/mcp", mcp_headers(KEY), &list)).await;
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
+
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_server_status", "arguments": {}}});
+    let (_, _, body) = buffered(cfg(), event(APIGW, "/mcp", mcp_headers(KEY), &call)).await;
+    assert_eq!(body["result"]["structuredContent"]["mode"], "api-gateway");
+    assert_eq!(body["result"]["structuredContent"]["region"], "us-east-1");
+}
+
+#[tokio::test]
+async fn api_gateway_named_stage_prefix_is_served() {
+    let mut fixture: Value = serde_json::from_str(APIGW_STAGE).unwrap();
+    fixture["requestContext"]["stage"] = json!("dev");
+    fixture["requestContext"]["domainName"] = json!("abc123.execute-api.us-east-1.amazonaws.com");
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "multiply", "a": 6, "b": 7}}});
+    let ev = event(&fixture.to_string(), "/dev/mcp", mcp_headers(KEY), &call);
+    let (status, _, body) = buffered(config("api-gateway", "us-east-1"), ev).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["structuredContent"]["result"], 42.0);
+}
+
+#[tokio::test]
+async fn api_gateway_wrong_key_is_401() {
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (status, _, body) = buffered(
+        config("api-gateway", "us-east-1"),
+        event(APIGW, "/mcp", mcp_headers("nope"), &list),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"], "unauthorized");
+}
+
+#[tokio::test]
+async fn foreign_region_hosts_are_refused_by_default() {
+    // The API Gateway fixture's domain is in us-east-1; a function in eu-west-1 does not
+    // accept it unless MCP_ALLOWED_HOSTS lists it.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (status, _, _) = buffered(
+        config("api-gateway", "eu-west-1"),
+        event(APIGW, "/mcp", mcp_headers(KEY), &list),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn function_url_buffered_call_works() {
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "lookup_user", "arguments": {"user_id": "u-1003"}}});
+    let (status, _, body) = buffered(
+        config("function-url", "eu-west-2"),
+        event(FUNCTION_URL, "/mcp", mcp_headers(KEY), &call),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["structuredContent"]["name"], "Alan Turing");
+}
+
+#[tokio::test]
+async fn function_url_streams_progress_incrementally() {
+    let cfg = config("function-url", "eu-west-2");
+    assert_eq!(cfg.mode, RunMode::FunctionUrl);
+    let call = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+        "name": "simulate_job", "arguments": {"steps": 3, "step_ms": 150}, "_meta": {"progressToken": 1}}});
+    let mut adapter = StreamAdapter::from(lambda_app(cfg));
+    let response = adapter
+        .call(event(FUNCTION_URL, "/mcp", mcp_headers(KEY), &call))
+        .await
+        .unwrap();
+    assert_eq!(response.metadata_prelude.status_code, 200);
+    assert_eq!(
+        response.metadata_prelude.headers["content-type"],
+        "text/event-stream"
+    );
+    // Chunks arrive over time: the first progress event comes long before the final result.
+    let started = std::time::Instant::now();
+    let mut stream = Box::pin(response.stream);
+    let mut arrivals = Vec::new();
+    let mut text = String::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        let chunk = String::from_utf8_lossy(&chunk).into_owned();
+        if chunk.contains("data:") {
+            arrivals.push((started.elapsed(), chunk.clone()));
+        }
+        text.push_str(&chunk);
+        if text.contains("\"id\":9") {
+            break;
+        }
+    }
+    let first_progress = arrivals
+        .iter()
+        .find(|(_, c)| c.contains("notifications/progress"))
+        .expect("a progress event");
+    let result = arrivals
+        .iter()
+        .find(|(_, c)| c.contains("\"id\":9"))
+        .expect("the result");
+    assert!(
+        result.0.saturating_sub(first_progress.0) >= std::time::Duration::from_millis(250),
+        "progress and result arrived together: {arrivals:?}"
+    );
+    assert_eq!(text.matches("notifications/progress").count(), 3);
+}
