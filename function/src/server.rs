@@ -10,8 +10,9 @@ use rmcp::{
     ErrorData, RoleServer, ServerHandler,
     handler::server::{router::tool::ToolRouter, tool::ToolCallContext},
     model::{
-        CacheScope, CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-        PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig, Tool,
+        CacheScope, CallToolRequestParams, CallToolResponse, Implementation, JsonObject,
+        ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+        Tool,
     },
     service::RequestContext,
 };
@@ -40,6 +41,8 @@ struct ServerState {
     region: String,
     started: Instant,
     tools: ToolRouter<McpServer>,
+    /// What `tools/list` returns, built once.
+    catalog: Vec<Tool>,
 }
 
 /// The per-request handler. rmcp builds one per request, so it is a cheap `Arc` clone and the
@@ -51,12 +54,23 @@ pub struct McpServer {
 
 impl McpServer {
     pub fn new(mode: RunMode, region: impl Into<String>) -> Self {
+        let tools = crate::tools::router();
+        let mut catalog = tools.list_all();
+        #[cfg(feature = "conformance")]
+        catalog.extend(crate::conformance::tools());
+        for tool in &mut catalog {
+            tool.input_schema = Arc::new(standard_formats(&tool.input_schema));
+            if let Some(schema) = &tool.output_schema {
+                tool.output_schema = Some(Arc::new(standard_formats(schema)));
+            }
+        }
         Self {
             state: Arc::new(ServerState {
                 mode,
                 region: region.into(),
                 started: Instant::now(),
-                tools: crate::tools::router(),
+                tools,
+                catalog,
             }),
         }
     }
@@ -74,15 +88,8 @@ impl McpServer {
     }
 
     /// Every tool this server lists.
-    pub fn tools(&self) -> Vec<Tool> {
-        let tools = self.state.tools.list_all();
-        #[cfg(feature = "conformance")]
-        let tools = {
-            let mut tools = tools;
-            tools.extend(crate::conformance::tools());
-            tools
-        };
-        tools
+    pub fn tools(&self) -> &[Tool] {
+        &self.state.catalog
     }
 }
 
@@ -110,7 +117,7 @@ impl ServerHandler for McpServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.state.tools.get(name).cloned()
+        self.tools().iter().find(|tool| tool.name == name).cloned()
     }
 
     async fn list_tools(
@@ -119,7 +126,7 @@ impl ServerHandler for McpServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         // The tool list is fixed for a deployment: let clients and proxies cache it.
-        Ok(ListToolsResult::with_all_items(self.tools())
+        Ok(ListToolsResult::with_all_items(self.tools().to_vec())
             .with_ttl_ms(TOOL_LIST_TTL_MS)
             .with_cache_scope(CacheScope::Public))
     }
@@ -236,5 +243,62 @@ impl ServerHandler for McpServer {
         }
         let call = ToolCallContext::new(self, request, context);
         self.state.tools.call(call).await
+    }
+}
+
+/// schemars marks Rust integer and float widths with formats (`uint32`, `double`, ...) that
+/// JSON Schema does not define; clients' validators (ajv) warn about each. Drop them.
+fn standard_formats(schema: &JsonObject) -> JsonObject {
+    fn clean(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if map.get("format").and_then(|f| f.as_str()).is_some_and(|f| {
+                    matches!(
+                        f,
+                        "int8"
+                            | "int16"
+                            | "int32"
+                            | "int64"
+                            | "uint"
+                            | "uint8"
+                            | "uint16"
+                            | "uint32"
+                            | "uint64"
+                            | "float"
+                            | "double"
+                    )
+                }) {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(clean);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(clean),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::Value::Object(schema.clone());
+    clean(&mut value);
+    match value {
+        serde_json::Value::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_schemas_use_only_standard_formats() {
+        let server = McpServer::new(RunMode::Local, "local");
+        let text = serde_json::to_string(server.tools()).unwrap();
+        for format in ["uint32", "uint64", "uint8", "double"] {
+            assert!(
+                !text.contains(&format!("\"{format}\"")),
+                "{format} left in {text}"
+            );
+        }
+        assert!(server.get_tool("calculate").is_some());
+        assert!(server.get_tool("nope").is_none());
     }
 }
