@@ -16,6 +16,9 @@ fn run_suite(tools: &Tools, url: &str, version: &str) {
             url,
             "--requirements",
             version,
+            // Short per-scenario timeout: the session-only scenarios wait for it to fail.
+            "--timeout",
+            "8000",
             "--expected-failures",
         ])
         .arg(&baseline)
