@@ -1,11 +1,25 @@
 //! API-key verification for serverless-mcp.
 //!
 //! One check serves every place that guards the MCP endpoint: the local server, the function
-//! behind its Function URL, and (later) the API Gateway Lambda authorizer. Keys are compared as
+//! behind its Function URL, and the API Gateway Lambda authorizer. Keys are compared as
 //! SHA-256 digests in constant time, so neither the key's content nor its length leaks through
 //! timing, and every configured key is compared (no early exit on a match).
+//!
+//! - [`StaticKeys`]: keys known at start-up (the local server).
+//! - [`CachedVerifier`] over [`SecretsManagerSource`]: keys from Secrets Manager, cached,
+//!   rotation-aware, failing closed.
+//! - [`lambda::authorize`]: the API Gateway authorizer decision.
+
+pub mod cache;
+pub mod lambda;
+pub mod secret;
+pub mod source;
 
 use std::{future::Future, pin::Pin, sync::Arc};
+
+pub use cache::{CacheSettings, CachedVerifier, Clock, SystemClock};
+pub use secret::{SecretFormatError, parse_secret};
+pub use source::{SecretSource, SecretsManagerSource, Stage};
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -139,6 +153,27 @@ pub fn generate_key() -> Result<String, getrandom::Error> {
         "smcp_{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     ))
+}
+
+/// Structured JSON logs, one object per line, level from `RUST_LOG` (default `info`, with
+/// rmcp's per-request chatter at `warn`). On Lambda they go to stdout; the local server keeps
+/// stdout for the user and logs to stderr. Shared by both binaries of the workspace.
+pub fn init_logging(to_stdout: bool) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+    let builder = fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_ansi(false)
+        .with_env_filter(filter);
+    let _ = if to_stdout {
+        builder.with_writer(std::io::stdout).try_init()
+    } else {
+        builder.with_writer(std::io::stderr).try_init()
+    };
 }
 
 #[cfg(test)]

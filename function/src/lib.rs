@@ -8,7 +8,6 @@ pub mod conformance;
 pub mod guard;
 pub mod lambda;
 pub mod local;
-pub mod logging;
 pub mod params;
 pub mod server;
 pub mod tools;

@@ -12,7 +12,7 @@ use clap::Parser;
 use function::{
     AppConfig,
     config::{ConfigError, LambdaSettings, running_on_lambda},
-    lambda, local, logging,
+    lambda, local,
 };
 
 /// serverless-mcp: an MCP server (Streamable HTTP at /mcp) guarded by an API key.
@@ -34,7 +34,7 @@ fn env_var(name: &str) -> Option<String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if running_on_lambda(env_var) {
-        logging::init(true);
+        authorizer::init_logging(true);
         let settings = LambdaSettings::from_env(env_var)?;
         let key = env_var("MCP_API_KEY")
             .filter(|k| !k.is_empty())
@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let args = Args::parse();
-    logging::init(false);
+    authorizer::init_logging(false);
     anyhow::ensure!(
         args.host.is_loopback(),
         "--host must be a loopback address (127.0.0.1 or ::1); the local server only accepts loopback hosts"

@@ -1,0 +1,43 @@
+//! The API Gateway Lambda authorizer: checks `x-api-key` / `Authorization: Bearer` against the
+//! Secrets Manager secret named by `MCP_API_KEY_SECRET_ID` (ARN or name).
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use authorizer::{CacheSettings, CachedVerifier, SecretsManagerSource, lambda::authorize};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    authorizer::init_logging(true);
+    let secret_id = env_var("MCP_API_KEY_SECRET_ID")
+        .filter(|s| !s.trim().is_empty())
+        .context("MCP_API_KEY_SECRET_ID is not set: the authorizer needs the API key secret's ARN or name")?;
+    let settings = CacheSettings::from_env(env_var).map_err(anyhow::Error::msg)?;
+    // The SDK client is built on the first request, off the init path.
+    let verifier = Arc::new(CachedVerifier::new(
+        SecretsManagerSource::new(secret_id),
+        settings,
+    ));
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
+            let verifier = verifier.clone();
+            async move {
+                let response = authorize(&event.payload, verifier.as_ref()).await;
+                tracing::info!(
+                    authorized = response.is_authorized,
+                    key_id = response.context.get("keyId").and_then(|v| v.as_str()),
+                    "authorizer decision"
+                );
+                Ok::<_, lambda_runtime::Error>(response)
+            }
+        },
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!(e))
+}
