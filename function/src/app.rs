@@ -25,7 +25,7 @@ use rmcp::{
 use serde_json::{Value, json};
 
 use crate::{
-    config::AppConfig,
+    config::{AppConfig, RunMode},
     guard::{host_allowed, origin_allowed},
     server::McpServer,
 };
@@ -168,14 +168,39 @@ async fn check_host_and_origin(
     next.run(request).await
 }
 
+/// The key id API Gateway's Lambda authorizer put in the request context, if any.
+#[cfg_attr(feature = "conformance", allow(dead_code))]
+fn authorizer_key_id(request: &Request) -> Option<String> {
+    match request
+        .extensions()
+        .get::<lambda_http::request::RequestContext>()?
+    {
+        lambda_http::request::RequestContext::ApiGatewayV2(context) => context
+            .authorizer
+            .as_ref()?
+            .fields
+            .get("keyId")?
+            .as_str()
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
 #[cfg_attr(feature = "conformance", allow(dead_code))]
 /// Requires a valid API key (`x-api-key` or `Authorization: Bearer`), checked in constant time.
+/// Behind API Gateway the authorizer has already checked it: its verdict (the key id in the
+/// request context, which a client cannot set) is trusted there and only there.
 async fn require_api_key(
     State(state): State<Arc<AppState>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let decision = {
+    let from_authorizer = (state.config.mode == RunMode::ApiGateway)
+        .then(|| authorizer_key_id(&request))
+        .flatten();
+    let decision = if let Some(key_id) = from_authorizer {
+        authorizer::KeyDecision::Allowed { key_id }
+    } else {
         let headers = request.headers();
         match authorizer::presented_key(
             header_str(headers, "x-api-key"),

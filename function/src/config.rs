@@ -3,7 +3,7 @@
 
 use std::{fmt, sync::Arc};
 
-use authorizer::KeyVerifier;
+use authorizer::{CacheSettings, CachedVerifier, KeyVerifier, SecretsManagerSource, StaticKeys};
 
 /// Default cap on a POST body (`MCP_MAX_BODY_BYTES`).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -89,8 +89,53 @@ pub enum ConfigError {
         "MCP_MAX_BODY_BYTES must be a whole number of bytes between 1024 and 6291456, got {0:?}"
     )]
     BadBodyLimit(String),
-    #[error("MCP_API_KEY is not set: the function refuses to start without a key to check")]
+    #[error(
+        "no API key source: set MCP_API_KEY_SECRET_ID (a Secrets Manager secret) or MCP_API_KEY; \
+         the function refuses to start without a key to check"
+    )]
     MissingKey,
+    #[error("{0}")]
+    BadKeyCache(String),
+}
+
+/// Where the accepted API keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A Secrets Manager secret (ARN or name), cached and rotation-aware.
+    SecretsManager {
+        secret_id: String,
+        cache: CacheSettings,
+    },
+    /// One key given in the environment.
+    Fixed(String),
+}
+
+impl KeySource {
+    /// `MCP_API_KEY_SECRET_ID` (with the `MCP_KEY_*` cache settings) wins over `MCP_API_KEY`;
+    /// `None` when neither is set.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, ConfigError> {
+        let set = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        if let Some(secret_id) = set("MCP_API_KEY_SECRET_ID") {
+            let cache = CacheSettings::from_env(&var).map_err(ConfigError::BadKeyCache)?;
+            return Ok(Some(KeySource::SecretsManager { secret_id, cache }));
+        }
+        Ok(set("MCP_API_KEY").map(KeySource::Fixed))
+    }
+
+    /// The verifier for this source. Secrets Manager is not called until the first request.
+    pub fn verifier(self) -> Arc<dyn KeyVerifier> {
+        match self {
+            KeySource::SecretsManager { secret_id, cache } => Arc::new(CachedVerifier::new(
+                SecretsManagerSource::new(secret_id),
+                cache,
+            )),
+            KeySource::Fixed(key) => Arc::new(StaticKeys::single(&key)),
+        }
+    }
 }
 
 /// Lambda settings read from the environment (everything but the key source).
@@ -240,6 +285,36 @@ mod tests {
             let err = LambdaSettings::from_env(env(&[("MCP_MAX_BODY_BYTES", bad)])).unwrap_err();
             assert_eq!(err, ConfigError::BadBodyLimit(bad.into()));
         }
+    }
+
+    #[test]
+    fn key_source_prefers_the_secret() {
+        assert_eq!(KeySource::from_env(env(&[])).unwrap(), None);
+        assert_eq!(
+            KeySource::from_env(env(&[("MCP_API_KEY", " k ")])).unwrap(),
+            Some(KeySource::Fixed("k".into()))
+        );
+        let source = KeySource::from_env(env(&[
+            ("MCP_API_KEY", "k"),
+            (
+                "MCP_API_KEY_SECRET_ID",
+                "arn:aws:secretsmanager:us-east-1:1:secret:mcp",
+            ),
+            ("MCP_KEY_CACHE_TTL_SECONDS", "60"),
+        ]))
+        .unwrap()
+        .unwrap();
+        let KeySource::SecretsManager { secret_id, cache } = source else {
+            panic!("{source:?}")
+        };
+        assert_eq!(secret_id, "arn:aws:secretsmanager:us-east-1:1:secret:mcp");
+        assert_eq!(cache.ttl, std::time::Duration::from_secs(60));
+        let err = KeySource::from_env(env(&[
+            ("MCP_API_KEY_SECRET_ID", "s"),
+            ("MCP_KEY_CACHE_TTL_SECONDS", "x"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("MCP_KEY_CACHE_TTL_SECONDS"));
     }
 
     #[test]

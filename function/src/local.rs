@@ -6,27 +6,50 @@ use std::{future::Future, net::SocketAddr};
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::{AppConfig, SERVER_NAME, app};
+use crate::{AppConfig, SERVER_NAME, app, config::KeySource};
+
+/// Where the key the banner talks about came from.
+pub enum KeyShown {
+    Generated(String),
+    FromEnv(String),
+    /// Keys live in this Secrets Manager secret; the banner shows no key.
+    Secret(String),
+}
+
+impl From<&KeySource> for KeyShown {
+    fn from(source: &KeySource) -> Self {
+        match source {
+            KeySource::SecretsManager { secret_id, .. } => KeyShown::Secret(secret_id.clone()),
+            KeySource::Fixed(key) => KeyShown::FromEnv(key.clone()),
+        }
+    }
+}
 
 /// What the user sees at start: the endpoint, the key and how to connect a client.
 /// The key is printed here on purpose (it is the user's own terminal), never logged.
-pub fn banner(addr: SocketAddr, key: &str, generated: bool) -> String {
+pub fn banner(addr: SocketAddr, key: &KeyShown) -> String {
     let url = format!("http://{addr}/mcp");
+    let (key, key_line) = match key {
+        KeyShown::Generated(k) => (
+            k.as_str(),
+            format!("API key: {k} (generated for this run; set MCP_API_KEY to choose your own)"),
+        ),
+        KeyShown::FromEnv(k) => (k.as_str(), format!("API key: {k} (from MCP_API_KEY)")),
+        KeyShown::Secret(id) => (
+            "<your key>",
+            format!("API keys: from the Secrets Manager secret {id}"),
+        ),
+    };
     let config = json!({
         "mcpServers": {
             SERVER_NAME: { "type": "http", "url": url, "headers": { "x-api-key": key } }
         }
     });
-    let key_note = if generated {
-        " (generated for this run; set MCP_API_KEY to choose your own)"
-    } else {
-        " (from MCP_API_KEY)"
-    };
     format!(
         "serverless-mcp {version} is running.\n\
          MCP endpoint: {url}\n\
          Health check: http://{addr}/health\n\
-         API key: {key}{key_note}\n\n\
+         {key_line}\n\n\
          Claude Code:\n  claude mcp add --transport http {SERVER_NAME} {url} --header \"x-api-key: {key}\"\n\n\
          Cursor (.cursor/mcp.json), Windsurf, VS Code and others:\n{config}\n\n\
          Press Ctrl-C to stop.",

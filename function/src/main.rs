@@ -1,18 +1,15 @@
-//! The `bootstrap` binary: on AWS Lambda it serves the app through the Lambda runtime;
+//! The `function` binary (shipped to Lambda as `bootstrap`): on AWS Lambda it serves the app through the Lambda runtime;
 //! anywhere else it runs the local embedded server.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    sync::Arc,
-};
+use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Context;
-use authorizer::StaticKeys;
 use clap::Parser;
 use function::{
     AppConfig,
-    config::{ConfigError, LambdaSettings, running_on_lambda},
-    lambda, local,
+    config::{ConfigError, KeySource, LambdaSettings, running_on_lambda},
+    lambda,
+    local::{self, KeyShown},
 };
 
 /// serverless-mcp: an MCP server (Streamable HTTP at /mcp) guarded by an API key.
@@ -36,10 +33,8 @@ async fn main() -> anyhow::Result<()> {
     if running_on_lambda(env_var) {
         authorizer::init_logging(true);
         let settings = LambdaSettings::from_env(env_var)?;
-        let key = env_var("MCP_API_KEY")
-            .filter(|k| !k.is_empty())
-            .ok_or(ConfigError::MissingKey)?;
-        let config = settings.into_app_config(Arc::new(StaticKeys::single(&key)));
+        let keys = KeySource::from_env(env_var)?.ok_or(ConfigError::MissingKey)?;
+        let config = settings.into_app_config(keys.verifier());
         tracing::info!(mode = %config.mode, region = %config.region, "starting on AWS Lambda");
         return lambda::run(config).await.map_err(|e| anyhow::anyhow!(e));
     }
@@ -50,14 +45,17 @@ async fn main() -> anyhow::Result<()> {
         args.host.is_loopback(),
         "--host must be a loopback address (127.0.0.1 or ::1); the local server only accepts loopback hosts"
     );
-    let (key, generated) = match env_var("MCP_API_KEY").filter(|k| !k.trim().is_empty()) {
-        Some(key) => (key.trim().to_owned(), false),
-        None => (
-            authorizer::generate_key().context("could not generate an API key")?,
-            true,
-        ),
+    let (keys, shown) = match KeySource::from_env(env_var)? {
+        Some(source) => {
+            let shown = KeyShown::from(&source);
+            (source, shown)
+        }
+        None => {
+            let key = authorizer::generate_key().context("could not generate an API key")?;
+            (KeySource::Fixed(key.clone()), KeyShown::Generated(key))
+        }
     };
-    let config = AppConfig::local(Arc::new(StaticKeys::single(&key)));
+    let config = AppConfig::local(keys.verifier());
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await
         .with_context(|| {
@@ -67,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    println!("{}", local::banner(addr, &key, generated));
+    println!("{}", local::banner(addr, &shown));
     tracing::info!(%addr, "listening");
     local::serve(listener, config, local::shutdown_signal()).await?;
     tracing::info!("stopped");

@@ -192,3 +192,50 @@ async fn function_url_streams_progress_incrementally() {
     );
     assert_eq!(text.matches("notifications/progress").count(), 3);
 }
+
+const WITH_AUTHORIZER: &str =
+    include_str!("fixtures/example-apigw-v2-request-lambda-authorizer.json");
+
+fn authorized_event(key_id: Option<&str>) -> LambdaEvent<LambdaRequest> {
+    let mut fixture: Value = serde_json::from_str(WITH_AUTHORIZER).unwrap();
+    fixture["requestContext"]["stage"] = json!("$default");
+    fixture["requestContext"]["domainName"] = json!("abc.execute-api.us-east-1.amazonaws.com");
+    fixture["headers"] = json!({});
+    match key_id {
+        Some(id) => fixture["requestContext"]["authorizer"] = json!({"lambda": {"keyId": id}}),
+        None => fixture["requestContext"]["authorizer"] = json!({"lambda": {"other": "x"}}),
+    }
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let headers = json!({
+        "host": "abc.execute-api.us-east-1.amazonaws.com",
+        "content-type": "application/json",
+        "accept": "application/json, text/event-stream"
+    });
+    event(&fixture.to_string(), "/mcp", headers, &list)
+}
+
+#[tokio::test]
+async fn api_gateway_trusts_the_authorizer_verdict() {
+    // No key in the request: API Gateway's authorizer already checked it.
+    let (status, _, body) = buffered(
+        config("api-gateway", "us-east-1"),
+        authorized_event(Some("laptop")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn authorizer_context_without_a_key_id_is_not_trusted() {
+    let (status, _, _) = buffered(config("api-gateway", "us-east-1"), authorized_event(None)).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn function_url_mode_never_trusts_an_authorizer_context() {
+    let mut cfg = config("function-url", "us-east-1");
+    cfg.allowed_hosts = vec!["*.execute-api.us-east-1.amazonaws.com".into()];
+    let (status, _, _) = buffered(cfg, authorized_event(Some("laptop"))).await;
+    assert_eq!(status, 401);
+}

@@ -15,8 +15,10 @@ use serde_json::Value;
 
 /// Paths provided by `cargo xtask test` through `SMCP_*` environment variables.
 pub struct Tools {
-    pub bootstrap: PathBuf,
-    pub bootstrap_conformance: PathBuf,
+    /// The release binaries (the same code the Lambda zips carry).
+    pub function: PathBuf,
+    pub function_conformance: PathBuf,
+    pub authorizer: PathBuf,
     pub python: PathBuf,
     pub node: PathBuf,
     pub npm_bin: PathBuf,
@@ -41,8 +43,9 @@ fn path_var(name: &str) -> PathBuf {
 impl Tools {
     pub fn from_env() -> Self {
         Self {
-            bootstrap: path_var("SMCP_BOOTSTRAP"),
-            bootstrap_conformance: path_var("SMCP_BOOTSTRAP_CONFORMANCE"),
+            function: path_var("SMCP_FUNCTION"),
+            function_conformance: path_var("SMCP_FUNCTION_CONFORMANCE"),
+            authorizer: path_var("SMCP_AUTHORIZER"),
             python: path_var("SMCP_PYTHON"),
             node: path_var("SMCP_NODE"),
             npm_bin: path_var("SMCP_NPM_BIN"),

@@ -31,7 +31,7 @@ fn python_check(tools: &Tools, url: &str, key: &str, mode: &str) -> (bool, Value
 #[test]
 fn python_sdk_client_uses_every_tool_in_both_protocol_generations() {
     let tools = Tools::from_env();
-    let server = LocalServer::start(&tools.bootstrap, KEY);
+    let server = LocalServer::start(&tools.function, KEY);
     tools.record_figure(&format!(
         "local server start-to-first-response: {:.1} ms",
         server.start_to_first_response.as_secs_f64() * 1000.0
@@ -49,7 +49,7 @@ fn python_sdk_client_uses_every_tool_in_both_protocol_generations() {
 #[test]
 fn python_sdk_client_is_refused_with_a_wrong_key() {
     let tools = Tools::from_env();
-    let server = LocalServer::start(&tools.bootstrap, KEY);
+    let server = LocalServer::start(&tools.function, KEY);
     let (ok, report) = python_check(&tools, &server.url, "not-the-key", "legacy");
     assert!(!ok, "a wrong key must not connect: {report}");
 }
@@ -78,7 +78,7 @@ fn inspector(tools: &Tools, url: &str, key: &str, args: &[&str]) -> (bool, Strin
 #[test]
 fn inspector_cli_lists_and_calls_tools() {
     let tools = Tools::from_env();
-    let server = LocalServer::start(&tools.bootstrap, KEY);
+    let server = LocalServer::start(&tools.function, KEY);
 
     let (ok, stdout, stderr) = inspector(&tools, &server.url, KEY, &["--method", "tools/list"]);
     assert!(ok, "{stderr}");
@@ -125,7 +125,7 @@ fn inspector_cli_lists_and_calls_tools() {
 #[test]
 fn local_server_health_and_raw_http() {
     let tools = Tools::from_env();
-    let server = LocalServer::start(&tools.bootstrap, KEY);
+    let server = LocalServer::start(&tools.function, KEY);
     let (status, body) = get(&format!("{}/health", server.base)).unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("\"ok\""));

@@ -55,7 +55,7 @@ fn run_suite(tools: &Tools, url: &str, version: &str) {
 fn conformance_suite_2025_11_25_and_2026_07_28() {
     let tools = Tools::from_env();
     let server = LocalServer::start(
-        &tools.bootstrap_conformance,
+        &tools.function_conformance,
         "unused-by-the-conformance-build",
     );
     run_suite(&tools, &server.url, "2025-11-25");

@@ -1,4 +1,4 @@
-//! The real Lambda runtime path: the release `bootstrap` under the official Lambda Runtime
+//! The real Lambda runtime path: the release binary (shipped as `bootstrap`) under the official Lambda Runtime
 //! Interface Emulator, invoked with API Gateway v2 and Function URL events.
 
 use std::{
@@ -30,7 +30,7 @@ impl Emulator {
                 &format!("127.0.0.1:{port}"),
             ])
             .args(["--runtime-api-address", &format!("127.0.0.1:{api_port}")])
-            .arg(&tools.bootstrap)
+            .arg(&tools.function)
             .env("MCP_API_KEY", KEY)
             .env("MCP_LAMBDA_MODE", mode)
             .env("AWS_REGION", region)
@@ -69,7 +69,7 @@ impl Emulator {
         body
     }
 
-    /// The emulator's `INIT REPORT(durationMs: X)`: the real init time of the bootstrap.
+    /// The emulator's `INIT REPORT(durationMs: X)`: the real init time of the binary.
     fn init_ms(&self) -> Option<f64> {
         let log = std::fs::read_to_string(&self.log).ok()?;
         let at = log.find("INIT REPORT(durationMs: ")?;

@@ -73,36 +73,34 @@ fn test(root: &Path) -> Result<()> {
     // One release build serves the emulator, the clients and `cargo test --release`.
     let e2e_dir = root.join("target/e2e");
     std::fs::create_dir_all(&e2e_dir)?;
+    let release = root.join("target/release");
     run(cargo(root).args([
         "build",
         "--release",
         "-p",
         "function",
-        "--bin",
-        "bootstrap",
         "--features",
         "conformance",
     ]))?;
     std::fs::copy(
-        root.join("target/release/bootstrap"),
-        e2e_dir.join("bootstrap-conformance"),
+        release.join("function"),
+        e2e_dir.join("function-conformance"),
     )?;
-    run(cargo(root).args(["build", "--release", "-p", "function", "--bin", "bootstrap"]))?;
-    std::fs::copy(
-        root.join("target/release/bootstrap"),
-        e2e_dir.join("bootstrap"),
-    )?;
+    run(cargo(root).args(["build", "--release", "-p", "function", "-p", "authorizer"]))?;
+    std::fs::copy(release.join("function"), e2e_dir.join("function"))?;
+    std::fs::copy(release.join("authorizer"), e2e_dir.join("authorizer"))?;
 
     let figures = e2e_dir.join("figures");
     let _ = std::fs::remove_dir_all(&figures);
     std::fs::create_dir_all(&figures)?;
     run(cargo(root)
         .args(["test", "--release", "--workspace"])
-        .env("SMCP_BOOTSTRAP", e2e_dir.join("bootstrap"))
+        .env("SMCP_FUNCTION", e2e_dir.join("function"))
         .env(
-            "SMCP_BOOTSTRAP_CONFORMANCE",
-            e2e_dir.join("bootstrap-conformance"),
+            "SMCP_FUNCTION_CONFORMANCE",
+            e2e_dir.join("function-conformance"),
         )
+        .env("SMCP_AUTHORIZER", e2e_dir.join("authorizer"))
         .env("SMCP_PYTHON", &tools.python)
         .env("SMCP_NODE", &tools.node)
         .env("SMCP_NPM_BIN", &tools.npm_bin)
