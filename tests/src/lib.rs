@@ -163,12 +163,17 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
+    /// With the API key `key` from `MCP_API_KEY`.
     pub fn start(binary: &std::path::Path, key: &str) -> Self {
+        Self::start_with_env(binary, &[("MCP_API_KEY", key.to_owned())])
+    }
+
+    pub fn start_with_env(binary: &std::path::Path, env: &[(&str, String)]) -> Self {
         let port = free_port();
         let started = Instant::now();
         let mut child = Command::new(binary)
             .args(["--port", &port.to_string()])
-            .env("MCP_API_KEY", key)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("RUST_LOG", "warn")
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::piped())
@@ -231,5 +236,59 @@ pub fn median(values: &mut [f64]) -> f64 {
         values[n / 2]
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The moto AWS emulator (`moto_server` from the test venv) on a free loopback port.
+pub struct Moto {
+    pub endpoint: String,
+    _child: Running,
+}
+
+impl Moto {
+    pub fn start(tools: &Tools) -> Self {
+        let port = free_port();
+        let server = tools.python.parent().expect("venv bin").join("moto_server");
+        let child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let child = Running(child);
+        let endpoint = format!("http://127.0.0.1:{port}");
+        assert!(
+            wait_until_up(&format!("{endpoint}/moto-api/"), Duration::from_secs(30)).is_some(),
+            "moto did not start"
+        );
+        Self {
+            endpoint,
+            _child: child,
+        }
+    }
+
+    /// Environment that points the AWS SDK (in a child process) at this emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_MAX_ATTEMPTS", "1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    /// An SDK config for in-process clients, pointed at this emulator.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+            .load()
+            .await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use e2e::{LocalServer, Tools, get, post};
+use e2e::{LocalServer, Moto, Tools, get, post};
 use serde_json::Value;
 
 const KEY: &str = "e2e-local-key-4f1c";
@@ -145,4 +145,31 @@ fn local_server_health_and_raw_http() {
         messages[2]["result"]["structuredContent"]["steps_completed"],
         2
     );
+}
+
+#[test]
+fn local_server_with_keys_from_secrets_manager() {
+    let tools = Tools::from_env();
+    let moto = Moto::start(&tools);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+        client
+            .create_secret()
+            .name("mcp/local")
+            .secret_string("sm-key-7d2e")
+            .send()
+            .await
+            .unwrap();
+    });
+    let mut env = moto.env();
+    env.push(("MCP_API_KEY_SECRET_ID", "mcp/local".into()));
+    let server = LocalServer::start_with_env(&tools.function, &env);
+    let (ok, report) = python_check(&tools, &server.url, "sm-key-7d2e", "legacy");
+    assert!(
+        ok,
+        "the key from Secrets Manager was not accepted: {report}"
+    );
+    let (ok, report) = python_check(&tools, &server.url, "not-the-key", "legacy");
+    assert!(!ok, "a wrong key was accepted: {report}");
 }

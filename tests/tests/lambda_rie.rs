@@ -8,7 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use e2e::{Running, Tools, free_port, median, post, sse_messages};
+use e2e::{Moto, Running, Tools, free_port, median, post, sse_messages};
 use serde_json::{Value, json};
 
 const KEY: &str = "e2e-lambda-key-91ad";
@@ -20,9 +20,19 @@ struct Emulator {
 }
 
 impl Emulator {
+    /// The function binary in `mode`, keyed by `MCP_API_KEY`.
     fn start(tools: &Tools, mode: &str, region: &str) -> Self {
+        let env = [
+            ("MCP_API_KEY", KEY.to_owned()),
+            ("MCP_LAMBDA_MODE", mode.to_owned()),
+            ("AWS_REGION", region.to_owned()),
+        ];
+        Self::start_binary(tools, &tools.function, &env)
+    }
+
+    fn start_binary(tools: &Tools, binary: &std::path::Path, env: &[(&str, String)]) -> Self {
         let (port, api_port) = (free_port(), free_port());
-        let log = tools.figures.join(format!("rie-{mode}-{port}.log"));
+        let log = tools.figures.join(format!("rie-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let child = Command::new(&tools.rie)
             .args([
@@ -30,10 +40,8 @@ impl Emulator {
                 &format!("127.0.0.1:{port}"),
             ])
             .args(["--runtime-api-address", &format!("127.0.0.1:{api_port}")])
-            .arg(&tools.function)
-            .env("MCP_API_KEY", KEY)
-            .env("MCP_LAMBDA_MODE", mode)
-            .env("AWS_REGION", region)
+            .arg(binary)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log_file.try_clone().unwrap()))
             .stderr(Stdio::from(log_file))
@@ -238,4 +246,60 @@ fn cold_starts_under_fresh_emulators() {
         median(&mut inits),
         median(&mut firsts)
     ));
+}
+
+/// An API Gateway authorizer event (payload 2.0) from the aws_lambda_events fixture.
+fn authorizer_event(headers: Value) -> Value {
+    let path = Tools::from_env()
+        .repo
+        .join("authorizer/tests/fixtures/example-apigw-v2-custom-authorizer-v2-request.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["headers"] = headers;
+    event
+}
+
+#[test]
+fn authorizer_under_the_emulator_with_secrets_manager() {
+    let tools = Tools::from_env();
+    let moto = Moto::start(&tools);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
+        client
+            .create_secret()
+            .name("mcp/authorizer")
+            .secret_string(r#"{"keys": [{"id": "laptop", "key": "auth-key-1"}]}"#)
+            .send()
+            .await
+            .unwrap();
+    });
+    let mut env = moto.env();
+    env.push(("MCP_API_KEY_SECRET_ID", "mcp/authorizer".into()));
+    let rie = Emulator::start_binary(&tools, &tools.authorizer, &env);
+
+    let decide = |headers: Value| -> Value {
+        serde_json::from_str(&rie.invoke(&authorizer_event(headers))).unwrap()
+    };
+    let allowed = decide(json!({"x-api-key": "auth-key-1"}));
+    assert_eq!(
+        allowed,
+        json!({"isAuthorized": true, "context": {"keyId": "laptop"}})
+    );
+    let bearer = decide(json!({"authorization": "Bearer auth-key-1"}));
+    assert_eq!(bearer["isAuthorized"], true);
+    let denied = decide(json!({"x-api-key": "wrong"}));
+    assert_eq!(denied, json!({"isAuthorized": false, "context": {}}));
+    let missing = decide(json!({"accept": "*/*"}));
+    assert_eq!(missing["isAuthorized"], false);
+
+    let init = rie.init_ms().expect("INIT REPORT");
+    tools.record_figure(&format!(
+        "RIE init (authorizer, SDK client built lazily): {init:.2} ms"
+    ));
+    let log = rie.log_text();
+    assert!(
+        !log.contains("auth-key-1"),
+        "a key leaked into the logs: {log}"
+    );
+    assert!(log.contains("\"key_id\":\"laptop\""), "{log}");
 }
