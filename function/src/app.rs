@@ -39,7 +39,7 @@ pub struct AppState {
 
 /// Builds the app: `GET /health` (no auth) and the MCP endpoint at `/mcp`.
 pub fn app(config: AppConfig) -> Router {
-    let server = McpServer::new(config.mode, config.region.clone());
+    let server = McpServer::new(config.mode, config.region.clone(), config.cost.clone());
     // Stateless, JSON replies unless a handler streams first. Host and Origin are checked by
     // our own allow-list (it supports `*.suffix` patterns that Lambda hosts need).
     let transport = StreamableHttpServerConfig::default()

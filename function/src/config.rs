@@ -3,6 +3,7 @@
 
 use std::{fmt, sync::Arc};
 
+use crate::cost::{CostExplorer, CostSettings};
 use authorizer::{CacheSettings, CachedVerifier, KeyVerifier, SecretsManagerSource, StaticKeys};
 
 /// Default cap on a POST body (`MCP_MAX_BODY_BYTES`).
@@ -48,6 +49,7 @@ pub struct AppConfig {
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
     pub keys: Arc<dyn KeyVerifier>,
+    pub cost: Arc<CostExplorer>,
 }
 
 impl fmt::Debug for AppConfig {
@@ -76,6 +78,7 @@ impl AppConfig {
                 .to_vec(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             keys,
+            cost: Arc::new(CostExplorer::new(CostSettings::default())),
         }
     }
 }
@@ -96,6 +99,8 @@ pub enum ConfigError {
     MissingKey,
     #[error("{0}")]
     BadKeyCache(String),
+    #[error("{0}")]
+    BadCostSetting(String),
 }
 
 /// Where the accepted API keys come from.
@@ -146,6 +151,7 @@ pub struct LambdaSettings {
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
+    pub cost: CostSettings,
 }
 
 impl LambdaSettings {
@@ -183,12 +189,14 @@ impl LambdaSettings {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(raw) => parse_body_limit(&raw).ok_or(ConfigError::BadBodyLimit(raw))?,
         };
+        let cost = CostSettings::from_env(&var).map_err(ConfigError::BadCostSetting)?;
         Ok(Self {
             mode,
             region,
             allowed_hosts,
             allowed_origins,
             max_body_bytes,
+            cost,
         })
     }
 
@@ -200,6 +208,7 @@ impl LambdaSettings {
             allowed_origins: self.allowed_origins,
             max_body_bytes: self.max_body_bytes,
             keys,
+            cost: Arc::new(CostExplorer::new(self.cost)),
         }
     }
 }

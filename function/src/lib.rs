@@ -5,12 +5,14 @@ pub mod app;
 pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod cost;
 pub mod guard;
 pub mod lambda;
 pub mod local;
 pub mod params;
 pub mod server;
 pub mod tools;
+pub mod tools_cost;
 
 pub use app::app;
 pub use config::{AppConfig, RunMode};

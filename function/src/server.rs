@@ -17,12 +17,17 @@ use rmcp::{
     service::RequestContext,
 };
 
-use crate::{SERVER_NAME, config::RunMode};
+use crate::{SERVER_NAME, config::RunMode, cost::CostExplorer};
 
 const INSTRUCTIONS: &str = "serverless-mcp: tools running in the user's own AWS account. \
 Sample tools: get_weather (mock weather for a city), calculate (exact arithmetic), \
 get_server_status (health, version, region, uptime), lookup_user (mock directory by id such as \
-u-1001) and simulate_job (a long job that reports progress). Every tool is read-only. Tool \
+u-1001) and simulate_job (a long job that reports progress). AWS Cost Explorer tools: \
+get_today_date (start here to build date ranges), get_cost_and_usage, get_cost_forecast, \
+get_dimension_values, get_tag_values, get_cost_and_usage_comparisons and \
+get_cost_comparison_drivers (why did spend change between two months). Dates are YYYY-MM-DD with \
+exclusive end dates; group_by and filter use Cost Explorer's own JSON shapes. Cost answers are \
+cached for an hour (each Cost Explorer request costs $0.01). Every tool is read-only. Tool \
 failures come back as results with isError=true and a message that says how to fix the call.";
 
 /// The protocol versions this server negotiates (Streamable HTTP exists since 2025-03-26).
@@ -37,6 +42,7 @@ pub const SUPPORTED_VERSIONS: [ProtocolVersion; 4] = [
 const TOOL_LIST_TTL_MS: u64 = 5 * 60 * 1000;
 
 struct ServerState {
+    cost: Arc<CostExplorer>,
     mode: RunMode,
     region: String,
     started: Instant,
@@ -53,7 +59,7 @@ pub struct McpServer {
 }
 
 impl McpServer {
-    pub fn new(mode: RunMode, region: impl Into<String>) -> Self {
+    pub fn new(mode: RunMode, region: impl Into<String>, cost: Arc<CostExplorer>) -> Self {
         let tools = crate::tools::router();
         let mut catalog = tools.list_all();
         #[cfg(feature = "conformance")]
@@ -66,6 +72,7 @@ impl McpServer {
         }
         Self {
             state: Arc::new(ServerState {
+                cost,
                 mode,
                 region: region.into(),
                 started: Instant::now(),
@@ -73,6 +80,10 @@ impl McpServer {
                 catalog,
             }),
         }
+    }
+
+    pub fn cost(&self) -> &CostExplorer {
+        &self.state.cost
     }
 
     pub fn mode(&self) -> RunMode {
@@ -290,7 +301,11 @@ mod tests {
 
     #[test]
     fn catalog_schemas_use_only_standard_formats() {
-        let server = McpServer::new(RunMode::Local, "local");
+        let server = McpServer::new(
+            RunMode::Local,
+            "local",
+            Arc::new(CostExplorer::new(Default::default())),
+        );
         let text = serde_json::to_string(server.tools()).unwrap();
         for format in ["uint32", "uint64", "uint8", "double"] {
             assert!(

@@ -19,7 +19,10 @@ use crate::{params::Parameters, server::McpServer};
 
 /// A successful result: a short summary for the model to read, and the data as
 /// `structuredContent` (matching the tool's `outputSchema`).
-fn structured<T: Serialize>(summary: String, value: &T) -> Result<CallToolResult, ErrorData> {
+pub(crate) fn structured<T: Serialize>(
+    summary: String,
+    value: &T,
+) -> Result<CallToolResult, ErrorData> {
     let value = serde_json::to_value(value)
         .map_err(|e| ErrorData::internal_error(format!("could not serialize result: {e}"), None))?;
     let mut result = CallToolResult::structured(value);
@@ -28,7 +31,7 @@ fn structured<T: Serialize>(summary: String, value: &T) -> Result<CallToolResult
 }
 
 /// A tool-level failure the model can read and act on (`isError: true`).
-fn tool_error(message: impl Into<String>) -> CallToolResult {
+pub(crate) fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
@@ -527,7 +530,7 @@ impl McpServer {
 }
 
 pub(crate) fn router() -> ToolRouter<McpServer> {
-    McpServer::tool_router()
+    McpServer::tool_router() + McpServer::cost_tool_router()
 }
 
 #[cfg(test)]

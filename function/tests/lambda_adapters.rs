@@ -89,7 +89,7 @@ async fn api_gateway_initialize_list_and_call() {
 
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
     let (_, _, body) = buffered(cfg(), event(APIGW, "/mcp", mcp_headers(KEY), &list)).await;
-    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 12);
 
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_server_status", "arguments": {}}});
     let (_, _, body) = buffered(cfg(), event(APIGW, "/mcp", mcp_headers(KEY), &call)).await;
@@ -223,7 +223,7 @@ async fn api_gateway_trusts_the_authorizer_verdict() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 12);
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ fn python_sdk_client_uses_every_tool_in_both_protocol_generations() {
         let (ok, report) = python_check(&tools, &server.url, KEY, mode);
         assert!(ok, "Python client ({mode}) failed: {report}");
         assert_eq!(report["protocol_version"], version);
-        assert_eq!(report["tools"].as_array().unwrap().len(), 5, "{report}");
+        assert_eq!(report["tools"].as_array().unwrap().len(), 12, "{report}");
         assert_eq!(report["progress"].as_array().unwrap().len(), 3, "{report}");
     }
     tools.record_figure("python mcp 2.3.0 client: 2025-11-25 and 2026-07-28 sessions passed (list + 8 calls + progress each)");
@@ -89,7 +89,7 @@ fn inspector_cli_lists_and_calls_tools() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 5, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
     assert!(
         !stderr.contains("unknown format"),
         "schemas use non-standard formats: {stderr}"

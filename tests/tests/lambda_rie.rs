@@ -155,7 +155,7 @@ fn api_gateway_events_under_the_emulator() {
     let (_, _, body) =
         apigw_reply(&rie.invoke(&mcp_event("apigw_v2_proxy_request.json", &list, &v)));
     let body: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 12);
 
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_server_status", "arguments": {}}});
     let (_, _, body) =
