@@ -168,12 +168,21 @@ impl LocalServer {
         Self::start_with_env(binary, &[("MCP_API_KEY", key.to_owned())])
     }
 
+    /// With extra environment; an empty value removes the variable instead.
     pub fn start_with_env(binary: &std::path::Path, env: &[(&str, String)]) -> Self {
         let port = free_port();
         let started = Instant::now();
-        let mut child = Command::new(binary)
+        let mut command = Command::new(binary);
+        for (name, _) in env.iter().filter(|(_, v)| v.is_empty()) {
+            command.env_remove(name);
+        }
+        let mut child = command
             .args(["--port", &port.to_string()])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(
+                env.iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (*k, v.as_str())),
+            )
             .env("RUST_LOG", "warn")
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::piped())
@@ -290,5 +299,111 @@ impl Moto {
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
             .load()
             .await
+    }
+}
+
+/// A small local Cost Explorer stub for the operations moto does not implement: answers each
+/// `X-Amz-Target` with a canned JSON body and counts the calls. Loopback only; the serving
+/// thread ends when the stub is dropped.
+pub struct CostExplorerStub {
+    pub endpoint: String,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl CostExplorerStub {
+    /// `answers`: operation name (e.g. `GetCostForecast`) → response body.
+    pub fn start(answers: Vec<(&'static str, Value)>) -> Self {
+        use std::{
+            io::Read,
+            sync::{Arc, Mutex, atomic::AtomicBool},
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (calls_in, stop_in) = (calls.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop_in.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                stream.set_nonblocking(false).ok();
+                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let mut request = Vec::new();
+                let mut buf = [0u8; 8192];
+                // Read the head, then the body by Content-Length.
+                let (head_end, length) = loop {
+                    let Ok(n) = stream.read(&mut buf) else {
+                        break (None, 0);
+                    };
+                    if n == 0 {
+                        break (None, 0);
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&request[..at]).to_ascii_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        break (Some(at + 4), length);
+                    }
+                };
+                let Some(head_end) = head_end else { continue };
+                while request.len() < head_end + length {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request[..head_end]).into_owned();
+                let target = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("x-amz-target")
+                            .then(|| value.trim().to_owned())
+                    })
+                    .unwrap_or_default();
+                let operation = target.rsplit('.').next().unwrap_or("").to_owned();
+                calls_in.lock().unwrap().push(operation.clone());
+                let (status, body) = match answers.iter().find(|(op, _)| *op == operation) {
+                    Some((_, body)) => ("200 OK", body.to_string()),
+                    None => ("400 Bad Request", serde_json::json!({"__type": "ValidationException", "Message": format!("stub has no {operation}")}).to_string()),
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        Self {
+            endpoint,
+            calls,
+            stop,
+        }
+    }
+
+    /// How many times each operation was called.
+    pub fn calls(&self, operation: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == operation)
+            .count()
+    }
+}
+
+impl Drop for CostExplorerStub {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
