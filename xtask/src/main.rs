@@ -2,7 +2,10 @@
 //!
 //! - `test`: installs what the tests need into ignored folders (`.tools/`, `tests/npm/node_modules`),
 //!   builds the release binaries once, and runs every test, end to end included.
+//! - `bench [--quick]`: the side-by-side benchmark (see `bench.rs`).
 
+mod bench;
+mod chart;
 mod tools;
 
 use std::{
@@ -25,12 +28,20 @@ enum Cmd {
     /// Install test tools, build the release binaries and run all tests (unit, in-process,
     /// Lambda emulator, real MCP clients, conformance suite).
     Test,
+    /// Measure ours vs the Node/TypeScript reference behind the Lambda Web Adapter, the floor
+    /// and a stock rmcp server; writes bench/results/ (JSON, Markdown, PNG).
+    Bench {
+        /// Fewer samples (CI-sized smoke run, under 3 minutes once tools are built).
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> Result<()> {
     let root = repo_root();
     match Cli::parse().command {
         Cmd::Test => test(&root),
+        Cmd::Bench { quick } => bench::bench(&root, quick),
     }
 }
 
@@ -70,23 +81,25 @@ fn cargo(root: &Path) -> Command {
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
 
-    // One release build serves the emulator, the clients and `cargo test --release`.
+    // One release build serves the emulator, the clients and the tests: the binaries come out
+    // of `cargo test --no-run`, so they share the test build's dependency features and nothing
+    // heavy is compiled twice. The conformance variant differs only in the function crate.
     let e2e_dir = root.join("target/e2e");
     std::fs::create_dir_all(&e2e_dir)?;
     let release = root.join("target/release");
-    run(cargo(root).args([
-        "build",
-        "--release",
-        "-p",
-        "function",
-        "--features",
-        "conformance",
-    ]))?;
+    let test_build = |extra: &[&str]| {
+        let mut command = cargo(root);
+        command
+            .args(["test", "--release", "--workspace", "--no-run"])
+            .args(extra);
+        run(&mut command)
+    };
+    test_build(&["--features", "function/conformance"])?;
     std::fs::copy(
         release.join("function"),
         e2e_dir.join("function-conformance"),
     )?;
-    run(cargo(root).args(["build", "--release", "-p", "function", "-p", "authorizer"]))?;
+    test_build(&[])?;
     std::fs::copy(release.join("function"), e2e_dir.join("function"))?;
     std::fs::copy(release.join("authorizer"), e2e_dir.join("authorizer"))?;
 
