@@ -27,19 +27,55 @@ struct Samples {
     load_seconds: u32,
 }
 
-/// A process killed on drop (with its process group), so no benchmark leaves anything behind.
+/// A process killed on drop together with every descendant (the emulator puts the function in
+/// a process group of its own, and the reference's Node server is a grandchild), so no benchmark
+/// leaves anything behind.
 struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        let pid = self.0.id() as i32;
-        // The process group holds the emulator's children (node, the adapter).
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{pid}")])
-            .status();
+        // Collect the tree first: once a parent dies its children are re-parented to init.
+        let tree = descendants(self.0.id());
         let _ = self.0.kill();
+        for pid in tree {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.0.wait();
     }
+}
+
+/// Parent of every process, from /proc.
+fn process_parents() -> BTreeMap<u32, u32> {
+    let mut parents = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            && let Some((_, after)) = stat.rsplit_once(')')
+            && let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok())
+        {
+            parents.insert(pid, ppid);
+        }
+    }
+    parents
+}
+
+/// All descendants of `root` (not `root` itself).
+fn descendants(root: u32) -> Vec<u32> {
+    let parents = process_parents();
+    let mut found = Vec::new();
+    let mut stack = vec![root];
+    while let Some(pid) = stack.pop() {
+        for (child, _) in parents.iter().filter(|(_, p)| **p == pid) {
+            found.push(*child);
+            stack.push(*child);
+        }
+    }
+    found
 }
 
 fn spawn_group(command: &mut Command) -> Result<Proc> {
@@ -120,43 +156,19 @@ fn stats(values: &[f64]) -> Value {
     json!({"median": percentile(values, 50.0), "p99": percentile(values, 99.0), "samples": values.len()})
 }
 
-/// Peak RSS (VmHWM) of a process and all its descendants, in MiB.
+/// Peak RSS (VmHWM) summed over a process's descendants (the function, not the emulator), in MiB.
 fn tree_peak_rss_mib(root: u32) -> f64 {
-    let mut parents: BTreeMap<u32, u32> = BTreeMap::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-                continue;
-            };
-            if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                && let Some(after) = stat.rsplit_once(')').map(|(_, a)| a.to_owned())
-                && let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok())
-            {
-                parents.insert(pid, ppid);
-            }
-        }
-    }
-    let mut total_kib = 0u64;
-    let mut stack = vec![root];
-    while let Some(pid) = stack.pop() {
-        // The emulator itself is not the function: count only its descendants.
-        if pid != root
-            && let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        {
-            total_kib += status
+    let kib: u64 = descendants(root)
+        .into_iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|status| {
+            status
                 .lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        stack.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| **pp == pid)
-                .map(|(p, _)| *p),
-        );
-    }
-    total_kib as f64 / 1024.0
+        })
+        .sum();
+    kib as f64 / 1024.0
 }
 
 /// A Lambda subject: what the emulator runs, and its environment.
@@ -174,7 +186,7 @@ struct Emulator {
 
 impl Emulator {
     fn start(rie: &Path, subject: &LambdaSubject, logs: &Path) -> Result<Self> {
-        let (port, api) = (free_port(), free_port());
+        let (port, api, app_port) = (free_port(), free_port(), free_port());
         let log = logs.join(format!("{}-{port}.log", subject.name));
         let file = std::fs::File::create(&log)?;
         let mut command = Command::new(rie);
@@ -186,6 +198,9 @@ impl Emulator {
             .args(["--runtime-api-address", &format!("127.0.0.1:{api}")])
             .arg(&subject.bootstrap)
             .envs(subject.env.iter().map(|(k, v)| (*k, v.as_str())))
+            // A fresh port for the reference's Node server each time (the adapter's target).
+            .env("PORT", app_port.to_string())
+            .env("AWS_LWA_PORT", app_port.to_string())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::from(file.try_clone()?))
             .stderr(Stdio::from(file));
@@ -323,7 +338,6 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
     std::fs::create_dir_all(&logs)?;
     let key = "bench-key-0001".to_string();
     let reference_bootstrap = write_reference_bootstrap(root, &installed.node, &lwa)?;
-    let node_port = free_port();
 
     let lambda_subjects = [
         LambdaSubject {
@@ -340,8 +354,6 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             bootstrap: reference_bootstrap,
             env: vec![
                 ("MCP_API_KEY", key.clone()),
-                ("PORT", node_port.to_string()),
-                ("AWS_LWA_PORT", node_port.to_string()),
                 ("AWS_LWA_READINESS_CHECK_PATH", "/health".into()),
                 ("AWS_REGION", "us-east-1".into()),
             ],
@@ -375,7 +387,15 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
         for _ in 0..samples.cold {
             let emulator = Emulator::start(&installed.rie, subject, &logs)?;
             let (elapsed, body) = emulator.invoke(&init_event)?;
-            check_reply(subject.name, &body, "protocolVersion")?;
+            check_reply(
+                subject.name,
+                &body,
+                if subject.name == "floor" {
+                    "result"
+                } else {
+                    "protocolVersion"
+                },
+            )?;
             first.push(elapsed.as_secs_f64() * 1000.0);
             if let Some(ms) = emulator.init_ms() {
                 init.push(ms);
@@ -661,19 +681,21 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
-/// The report as a Markdown table with every ratio.
+/// The report as a Markdown table with every ratio. "× better than reference" is
+/// reference ÷ ours for times and sizes, ours ÷ reference for throughput; "× the floor" says how
+/// far ours is from the bare endpoint (1.0x = no overhead).
 pub fn markdown(r: &Value) -> String {
     let l = &r["lambda"];
     let lo = &r["local"];
     let ratio = |a: f64, b: f64| {
-        if b > 0.0 {
+        if a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite() {
             format!("{:.1}x", a / b)
         } else {
             "n/a".into()
         }
     };
     let mut rows = vec![
-        "| figure | ours | reference (Node + LWA) | floor | stock rmcp | reference/ours | ours/floor |".to_string(),
+        "| figure | ours | reference (Node + LWA) | floor | stock rmcp | ours: × better than reference | ours: × the floor |".to_string(),
         "|---|---|---|---|---|---|---|".to_string(),
     ];
     let mut row = |label: &str,
@@ -681,12 +703,16 @@ pub fn markdown(r: &Value) -> String {
                    reference: f64,
                    floor: f64,
                    stock: Option<f64>,
-                   unit: &str| {
+                   unit: &str,
+                   higher_is_better: bool| {
+        let (better, floor_factor) = if higher_is_better {
+            (ratio(ours, reference), ratio(floor, ours))
+        } else {
+            (ratio(reference, ours), ratio(ours, floor))
+        };
         rows.push(format!(
-            "| {label} | {ours:.2} {unit} | {reference:.2} {unit} | {floor:.2} {unit} | {} | {} | {} |",
+            "| {label} | {ours:.2} {unit} | {reference:.2} {unit} | {floor:.2} {unit} | {} | {better} | {floor_factor} |",
             stock.map(|s| format!("{s:.2} {unit}")).unwrap_or_else(|| "–".into()),
-            ratio(reference, ours),
-            ratio(ours, floor)
         ));
     };
     for (label, key, stat) in [
@@ -709,6 +735,7 @@ pub fn markdown(r: &Value) -> String {
             f(&l["floor"][key][stat]),
             None,
             "ms",
+            false,
         );
     }
     row(
@@ -718,6 +745,7 @@ pub fn markdown(r: &Value) -> String {
         f(&l["floor"]["peak_rss_mib"]),
         None,
         "MiB",
+        false,
     );
     for (label, key) in [
         ("local start→first response", "start_to_first_response_ms"),
@@ -731,6 +759,7 @@ pub fn markdown(r: &Value) -> String {
             f(&lo["floor"][key]),
             Some(f(&lo["stock-rmcp"][key])),
             "ms",
+            false,
         );
     }
     row(
@@ -740,7 +769,15 @@ pub fn markdown(r: &Value) -> String {
         f(&lo["floor"]["requests_per_second"]),
         Some(f(&lo["stock-rmcp"]["requests_per_second"])),
         "req/s",
+        true,
     );
+    rows.push(format!(
+        "| ours vs stock rmcp throughput | {} | | | | | |",
+        ratio(
+            f(&lo["ours"]["requests_per_second"]),
+            f(&lo["stock-rmcp"]["requests_per_second"])
+        )
+    ));
     let a = &r["artifact"];
     rows.push(format!(
         "| deploy artifact (zip) | {:.2} MB | {:.2} MB (+ Node runtime: {:.2} MB) | – | – | {} | – |",
