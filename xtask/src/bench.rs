@@ -171,6 +171,9 @@ fn tree_peak_rss_mib(root: u32) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// A local server: name, command line, environment.
+type LocalSubject = (&'static str, Vec<String>, Vec<(&'static str, String)>);
+
 /// A Lambda subject: what the emulator runs, and its environment.
 struct LambdaSubject {
     name: &'static str,
@@ -449,7 +452,7 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
     }
 
     // Local servers: start-to-first-response, then a fixed-concurrency load of tools/call.
-    let local_subjects: [(&str, Vec<String>, Vec<(&str, String)>); 4] = [
+    let local_subjects: [LocalSubject; 4] = [
         (
             "ours",
             vec![
