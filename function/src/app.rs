@@ -9,7 +9,7 @@ use axum::{
     Json, Router,
     body::Body,
     extract::{Request, State},
-    http::{HeaderMap, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, get},
@@ -23,6 +23,7 @@ use rmcp::{
     },
 };
 use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
     config::{AppConfig, RunMode},
@@ -66,10 +67,34 @@ pub fn app(config: AppConfig) -> Router {
             state.clone(),
             check_host_and_origin,
         ))
+        .route_layer(cors(&state.config))
         .route("/health", get(health))
         .fallback(not_found)
         .layer(middleware::from_fn(access_log))
         .with_state(state)
+}
+
+/// CORS for browser-based MCP clients from the allowed origins (loopback locally,
+/// `MCP_ALLOWED_ORIGINS` on Lambda). Preflights are answered here, before the key check, as
+/// browsers send them without credentials. With no allowed origins, no CORS headers at all.
+fn cors(config: &AppConfig) -> CorsLayer {
+    let origins = config.allowed_origins.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin.to_str().is_ok_and(|o| origin_allowed(o, &origins))
+        }))
+        .allow_methods([Method::POST, Method::GET, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-api-key"),
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("mcp-method"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn health() -> Json<Value> {

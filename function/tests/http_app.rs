@@ -607,3 +607,48 @@ async fn browser_origins_must_be_loopback_locally() {
         assert_eq!(send(&test_app(), request).await.0, expected, "{origin}");
     }
 }
+
+#[tokio::test]
+async fn cors_preflight_and_replies_for_allowed_browser_origins() {
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/mcp")
+            .header("host", "127.0.0.1:8080")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type, x-api-key, mcp-protocol-version",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, headers, _) = send(&test_app(), preflight("http://localhost:6274")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("x-api-key") && allowed.contains("mcp-protocol-version"),
+        "{allowed}"
+    );
+    let (_, headers, _) = send(&test_app(), preflight("https://evil.example.com")).await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+    // The real request from the allowed origin carries the header too.
+    let request = mcp_post()
+        .header("origin", "http://localhost:6274")
+        .body(Body::from(initialize("2025-11-25").to_string()))
+        .unwrap();
+    let (status, headers, _) = send(&test_app(), request).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
+}
