@@ -25,8 +25,9 @@ pub(crate) fn structured<T: Serialize>(
 ) -> Result<CallToolResult, ErrorData> {
     let value = serde_json::to_value(value)
         .map_err(|e| ErrorData::internal_error(format!("could not serialize result: {e}"), None))?;
-    let mut result = CallToolResult::structured(value);
-    result.content = vec![ContentBlock::text(summary)];
+    // Not CallToolResult::structured: it renders the value as text, which the summary replaces.
+    let mut result = CallToolResult::success(vec![ContentBlock::text(summary)]);
+    result.structured_content = Some(value);
     Ok(result)
 }
 
