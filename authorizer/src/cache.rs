@@ -56,27 +56,35 @@ impl Default for CacheSettings {
     }
 }
 
+/// A whole number of seconds from 0 to `max` in the environment variable `name`; `None` when
+/// unset or blank, an error naming the variable otherwise. Shared by every `*_SECONDS` setting.
+pub fn seconds_from_env(
+    var: impl Fn(&str) -> Option<String>,
+    name: &str,
+    max: u64,
+) -> Result<Option<u64>, String> {
+    match var(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(None),
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= max)
+            .map(Some)
+            .ok_or_else(|| {
+                format!("{name} must be a whole number of seconds from 0 to {max}, got {raw:?}")
+            }),
+    }
+}
+
 impl CacheSettings {
     /// `MCP_KEY_CACHE_TTL_SECONDS`, `MCP_KEY_PREVIOUS_GRACE_SECONDS`, `MCP_KEY_MAX_STALE_SECONDS`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut settings = Self::default();
-        let seconds = |name: &str, max: u64| -> Result<Option<Duration>, String> {
-            match var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-            {
-                None => Ok(None),
-                Some(raw) => raw
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n <= max)
-                    .map(|n| Some(Duration::from_secs(n)))
-                    .ok_or_else(|| {
-                        format!(
-                            "{name} must be a whole number of seconds from 0 to {max}, got {raw:?}"
-                        )
-                    }),
-            }
+        let seconds = |name: &str, max: u64| {
+            Ok::<_, String>(seconds_from_env(&var, name, max)?.map(Duration::from_secs))
         };
         if let Some(ttl) = seconds("MCP_KEY_CACHE_TTL_SECONDS", 86_400)? {
             settings.ttl = ttl;

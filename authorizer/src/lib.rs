@@ -17,7 +17,7 @@ pub mod source;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
-pub use cache::{CacheSettings, CachedVerifier, Clock, SystemClock};
+pub use cache::{CacheSettings, CachedVerifier, Clock, SystemClock, seconds_from_env};
 pub use secret::{SecretFormatError, parse_secret};
 pub use source::{SecretSource, SecretsManagerSource, Stage};
 

@@ -288,6 +288,21 @@ impl Moto {
         ]
     }
 
+    /// Creates a Secrets Manager secret (blocking; for tests without a runtime of their own).
+    pub fn create_secret(&self, name: &str, value: &str) {
+        let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+        runtime.block_on(async {
+            let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await);
+            client
+                .create_secret()
+                .name(name)
+                .secret_string(value)
+                .send()
+                .await
+                .expect("create the secret");
+        });
+    }
+
     /// An SDK config for in-process clients, pointed at this emulator.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -151,17 +151,7 @@ fn local_server_health_and_raw_http() {
 fn local_server_with_keys_from_secrets_manager() {
     let tools = Tools::from_env();
     let moto = Moto::start(&tools);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
-        client
-            .create_secret()
-            .name("mcp/local")
-            .secret_string("sm-key-7d2e")
-            .send()
-            .await
-            .unwrap();
-    });
+    moto.create_secret("mcp/local", "sm-key-7d2e");
     let mut env = moto.env();
     env.push(("MCP_API_KEY_SECRET_ID", "mcp/local".into()));
     let server = LocalServer::start_with_env(&tools.function, &env);

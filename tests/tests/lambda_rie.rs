@@ -262,17 +262,10 @@ fn authorizer_event(headers: Value) -> Value {
 fn authorizer_under_the_emulator_with_secrets_manager() {
     let tools = Tools::from_env();
     let moto = Moto::start(&tools);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let client = aws_sdk_secretsmanager::Client::new(&moto.sdk_config().await);
-        client
-            .create_secret()
-            .name("mcp/authorizer")
-            .secret_string(r#"{"keys": [{"id": "laptop", "key": "auth-key-1"}]}"#)
-            .send()
-            .await
-            .unwrap();
-    });
+    moto.create_secret(
+        "mcp/authorizer",
+        r#"{"keys": [{"id": "laptop", "key": "auth-key-1"}]}"#,
+    );
     let mut env = moto.env();
     env.push(("MCP_API_KEY_SECRET_ID", "mcp/authorizer".into()));
     let rie = Emulator::start_binary(&tools, &tools.authorizer, &env);

@@ -50,24 +50,7 @@ impl CostSettings {
     /// `MCP_COST_CACHE_TTL_SECONDS` (0 disables the cache) and `MCP_COST_DEADLINE_SECONDS`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut settings = Self::default();
-        let read = |name: &str, max: u64| -> Result<Option<u64>, String> {
-            match var(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-            {
-                None => Ok(None),
-                Some(raw) => raw
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n <= max)
-                    .map(Some)
-                    .ok_or_else(|| {
-                        format!(
-                            "{name} must be a whole number of seconds from 0 to {max}, got {raw:?}"
-                        )
-                    }),
-            }
-        };
+        let read = |name: &str, max: u64| authorizer::seconds_from_env(&var, name, max);
         if let Some(ttl) = read("MCP_COST_CACHE_TTL_SECONDS", 7 * 86_400)? {
             settings.cache_ttl = Duration::from_secs(ttl);
         }
