@@ -331,7 +331,12 @@ async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
             if let Some(response) = invalid_params(&message) {
                 return response;
             }
-            forward_one(&state, Request::from_parts(parts, Body::from(bytes)), &message).await
+            forward_one(
+                &state,
+                Request::from_parts(parts, Body::from(bytes)),
+                &message,
+            )
+            .await
         }
         Value::Array(items) => batch(&state, &parts, items).await,
         _ => rpc_error(
