@@ -55,7 +55,10 @@ pub fn app(config: AppConfig) -> Router {
         transport,
     );
     let state = Arc::new(AppState { config, mcp });
-    let mcp_routes = Router::new().route("/mcp", any(mcp_endpoint));
+    // `/mcp/` too: a trailing slash pasted into a client config should not be a 404.
+    let mcp_routes = Router::new()
+        .route("/mcp", any(mcp_endpoint))
+        .route("/mcp/", any(mcp_endpoint));
     // The conformance suite cannot send an API key; that test build serves without one.
     #[cfg(not(feature = "conformance"))]
     let mcp_routes = mcp_routes.route_layer(middleware::from_fn_with_state(

@@ -214,7 +214,7 @@ impl LambdaSettings {
 }
 
 /// Lambda's request payload limit is 6 MB; below 1 KiB no MCP request fits.
-fn parse_body_limit(raw: &str) -> Option<usize> {
+pub fn parse_body_limit(raw: &str) -> Option<usize> {
     raw.parse::<usize>()
         .ok()
         .filter(|n| (1024..=6 * 1024 * 1024).contains(n))

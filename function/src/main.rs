@@ -22,6 +22,15 @@ struct Args {
     /// Loopback address to bind (127.0.0.1 or ::1): the local server accepts only loopback hosts.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// Largest accepted request body in bytes (1024 to 6291456); larger bodies get 413.
+    #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value_t = function::config::DEFAULT_MAX_BODY_BYTES,
+          value_parser = body_limit)]
+    max_body_bytes: usize,
+}
+
+fn body_limit(raw: &str) -> Result<usize, String> {
+    function::config::parse_body_limit(raw)
+        .ok_or_else(|| "must be a whole number of bytes from 1024 to 6291456".into())
 }
 
 fn env_var(name: &str) -> Option<String> {
@@ -55,7 +64,8 @@ async fn main() -> anyhow::Result<()> {
             (KeySource::Fixed(key.clone()), KeyShown::Generated(key))
         }
     };
-    let config = AppConfig::local(keys.verifier());
+    let mut config = AppConfig::local(keys.verifier());
+    config.max_body_bytes = args.max_body_bytes;
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await
         .with_context(|| {

@@ -59,3 +59,16 @@ fn a_taken_port_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bad_body_limit_is_refused() {
+    let (ok, stderr) = run(
+        &["--port", "0", "--max-body-bytes", "10"],
+        &[("MCP_API_KEY", "k")],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("max-body-bytes") && stderr.contains("1024"),
+        "{stderr}"
+    );
+}

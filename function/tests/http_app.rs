@@ -652,3 +652,28 @@ async fn cors_preflight_and_replies_for_allowed_browser_origins() {
         "http://localhost:6274"
     );
 }
+
+#[tokio::test]
+async fn a_trailing_slash_reaches_the_endpoint() {
+    let request = Request::post("/mcp/")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", JSON_AND_SSE)
+        .header("x-api-key", KEY)
+        .body(Body::from(initialize("2025-11-25").to_string()))
+        .unwrap();
+    assert_eq!(send(&test_app(), request).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_body_limit_is_configurable() {
+    let mut config =
+        function::AppConfig::local(std::sync::Arc::new(authorizer::StaticKeys::single(KEY)));
+    config.max_body_bytes = 2048;
+    let app = function::app(config);
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "pad": "x".repeat(3000)}).to_string();
+    let (status, _, reply) = send(&app, mcp_post().body(Body::from(body)).unwrap()).await;
+    assert_eq!(status, 413, "{reply}");
+    assert!(reply.contains("2048"));
+}
