@@ -248,6 +248,17 @@ pub fn median(values: &mut [f64]) -> f64 {
     }
 }
 
+/// Creates a Secrets Manager secret with `client`.
+pub async fn create_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("create the secret");
+}
+
 /// The moto AWS emulator (`moto_server` from the test venv) on a free loopback port.
 pub struct Moto {
     pub endpoint: String,
@@ -293,13 +304,7 @@ impl Moto {
         let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
         runtime.block_on(async {
             let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config().await);
-            client
-                .create_secret()
-                .name(name)
-                .secret_string(value)
-                .send()
-                .await
-                .expect("create the secret");
+            create_secret(&client, name, value).await;
         });
     }
 

@@ -14,7 +14,7 @@ use authorizer::{
     source::FetchFuture,
 };
 use aws_sdk_secretsmanager::Client;
-use e2e::{Moto, Tools};
+use e2e::{Moto, Tools, create_secret};
 
 /// Counts the GetSecretValue calls the verifier makes.
 struct Counting {
@@ -67,16 +67,6 @@ fn allowed(id: &str) -> KeyDecision {
     KeyDecision::Allowed { key_id: id.into() }
 }
 
-async fn create(client: &Client, name: &str, value: &str) {
-    client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .expect("create the secret");
-}
-
 async fn rotate(client: &Client, name: &str, value: &str) {
     client
         .put_secret_value()
@@ -92,7 +82,7 @@ async fn rotation_keeps_the_old_key_for_the_grace_window_only() {
     let tools = Tools::from_env();
     let moto = Moto::start(&tools);
     let client = Client::new(&moto.sdk_config().await);
-    create(&client, "mcp/rotation", "key-one").await;
+    create_secret(&client, "mcp/rotation", "key-one").await;
     let settings = CacheSettings {
         previous_grace: Duration::from_secs(3600),
         ..CacheSettings::default()
@@ -146,7 +136,7 @@ async fn named_keys_and_revocation() {
     let tools = Tools::from_env();
     let moto = Moto::start(&tools);
     let client = Client::new(&moto.sdk_config().await);
-    create(
+    create_secret(
         &client,
         "mcp/named",
         r#"{"keys": [{"id": "laptop", "key": "k-laptop"}, {"id": "ci", "key": "k-ci"}]}"#,
@@ -179,7 +169,7 @@ async fn missing_or_malformed_secrets_deny_everything() {
     let (v, _) = verifier(&client, "mcp/does-not-exist", CacheSettings::default());
     assert_eq!(v.decide("anything").await, KeyDecision::Denied);
 
-    create(&client, "mcp/malformed", r#"{"keys": [{"id": "a"}]}"#).await;
+    create_secret(&client, "mcp/malformed", r#"{"keys": [{"id": "a"}]}"#).await;
     let (v, _) = verifier(&client, "mcp/malformed", CacheSettings::default());
     assert_eq!(
         v.decide(r#"{"keys": [{"id": "a"}]}"#).await,
@@ -192,7 +182,7 @@ async fn an_outage_serves_cached_keys_for_a_bounded_time() {
     let tools = Tools::from_env();
     let moto = Moto::start(&tools);
     let client = Client::new(&moto.sdk_config().await);
-    create(&client, "mcp/outage", "key-one").await;
+    create_secret(&client, "mcp/outage", "key-one").await;
     let (v, clock) = verifier(&client, "mcp/outage", CacheSettings::default());
     assert_eq!(v.decide("key-one").await, allowed("default"));
 
@@ -217,7 +207,7 @@ async fn warm_decision_time() {
     let tools = Tools::from_env();
     let moto = Moto::start(&tools);
     let client = Client::new(&moto.sdk_config().await);
-    create(&client, "mcp/warm", r#"{"keys": [{"id": "a", "key": "k-a"}, {"id": "b", "key": "k-b"}, {"id": "c", "key": "k-c"}]}"#).await;
+    create_secret(&client, "mcp/warm", r#"{"keys": [{"id": "a", "key": "k-a"}, {"id": "b", "key": "k-b"}, {"id": "c", "key": "k-c"}]}"#).await;
     let (v, _) = verifier(&client, "mcp/warm", CacheSettings::default());
     assert_eq!(v.decide("k-c").await, allowed("c"));
     let rounds = 20_000;

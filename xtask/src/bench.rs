@@ -399,15 +399,7 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
         for _ in 0..samples.cold {
             let emulator = Emulator::start(&installed.rie, subject, &logs)?;
             let (elapsed, body) = emulator.invoke(&init_event)?;
-            check_reply(
-                subject.name,
-                &body,
-                if subject.name == "floor" {
-                    "result"
-                } else {
-                    "protocolVersion"
-                },
-            )?;
+            check_reply(subject.name, &body, expected(subject, "protocolVersion"))?;
             first.push(elapsed.as_secs_f64() * 1000.0);
             if let Some(ms) = emulator.init_ms() {
                 init.push(ms);
@@ -419,26 +411,10 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
         let (mut warm_list, mut warm_call) = (Vec::new(), Vec::new());
         for _ in 0..samples.warm {
             let (elapsed, body) = emulator.invoke(&list_event)?;
-            check_reply(
-                subject.name,
-                &body,
-                if subject.name == "floor" {
-                    "result"
-                } else {
-                    "calculate"
-                },
-            )?;
+            check_reply(subject.name, &body, expected(subject, "calculate"))?;
             warm_list.push(elapsed.as_secs_f64() * 1000.0);
             let (elapsed, body) = emulator.invoke(&call_event)?;
-            check_reply(
-                subject.name,
-                &body,
-                if subject.name == "floor" {
-                    "result"
-                } else {
-                    "42"
-                },
-            )?;
+            check_reply(subject.name, &body, expected(subject, "42"))?;
             warm_call.push(elapsed.as_secs_f64() * 1000.0);
         }
         let rss = tree_peak_rss_mib(emulator.proc.0.id());
@@ -616,6 +592,15 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
     crate::chart::draw(&report, &results.join(format!("{name}.png")))?;
     eprintln!("bench: wrote bench/results/{name}.json, .md and .png");
     Ok(())
+}
+
+/// What a reply must contain: the floor answers every call with the same fixed reply.
+fn expected(subject: &LambdaSubject, text: &'static str) -> &'static str {
+    if subject.name == "floor" {
+        "result"
+    } else {
+        text
+    }
 }
 
 fn check_reply(name: &str, body: &[u8], expect: &str) -> Result<()> {
