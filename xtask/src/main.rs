@@ -4,6 +4,7 @@
 //!   builds the release binaries once, and runs every test, end to end included.
 //! - `bench [--quick]`: the side-by-side benchmark (see `bench.rs`).
 
+mod aws_schema;
 mod bench;
 mod chart;
 mod tools;
@@ -35,6 +36,8 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
     },
+    /// Regenerate infra/schema/aws.json (the AWS provider schema subset) from @pulumi/aws on npm.
+    AwsSchema,
 }
 
 fn main() -> Result<()> {
@@ -42,6 +45,7 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Test => test(&root),
         Cmd::Bench { quick } => bench::bench(&root, quick),
+        Cmd::AwsSchema => aws_schema::regenerate(&root),
     }
 }
 
