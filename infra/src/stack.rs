@@ -63,7 +63,7 @@ pub fn program(ctx: &Context, s: &Settings, code: &Code) -> Result<()> {
     );
     secret_version::create(
         ctx,
-        &name("api-key"),
+        &name("api-key-value"),
         secret_version::SecretVersionArgs::builder()
             .secret_id(key_secret.id.clone())
             .secret_string(ctx.new_secret(&s.api_key))
@@ -131,7 +131,7 @@ pub fn program(ctx: &Context, s: &Settings, code: &Code) -> Result<()> {
     );
     let key_authorizer = authorizer::create(
         ctx,
-        &name("authorizer"),
+        &name("api-authorizer"),
         authorizer::AuthorizerArgs::builder()
             .api_id(http_api.id.clone())
             .authorizer_type("REQUEST")
