@@ -3,10 +3,14 @@
 //! - `test`: installs what the tests need into ignored folders (`.tools/`, `tests/npm/node_modules`),
 //!   builds the release binaries once, and runs every test, end to end included.
 //! - `bench [--quick]`: the side-by-side benchmark (see `bench.rs`).
+//! - `build [--arch]`, `deploy --stack`, `client-config`: ship it (see `deploy.rs`,
+//!   `client_config.rs`); `aws-schema` regenerates the provider schema subset.
 
 mod aws_schema;
 mod bench;
 mod chart;
+mod client_config;
+mod deploy;
 mod tools;
 
 use std::{
@@ -36,6 +40,37 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
     },
+    /// Build the Lambda zips (cargo-lambda + zig, installed into .tools/):
+    /// target/lambda/{function,authorizer}/bootstrap.zip.
+    Build {
+        /// Lambda CPU architecture (arm64: Graviton, cheaper per ms).
+        #[arg(long, value_enum, default_value = "arm64")]
+        arch: deploy::Arch,
+    },
+    /// Build the zips for the stack's architecture and run `pulumi up` for it.
+    Deploy {
+        #[arg(long, short)]
+        stack: String,
+        /// Skip Pulumi's confirmation prompt.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print (or --write) an MCP client's configuration from the stack's outputs.
+    ClientConfig {
+        #[arg(long, short)]
+        stack: String,
+        #[arg(long, value_enum)]
+        client: client_config::Client,
+        /// api-gateway (buffered JSON, authorizer) or streaming (Function URL, SSE).
+        #[arg(long, value_enum, default_value = "api-gateway")]
+        endpoint: client_config::Endpoint,
+        /// Merge the server into the client's config file instead of printing it.
+        #[arg(long)]
+        write: bool,
+        /// Read saved `pulumi stack output --json --show-secrets` instead of calling pulumi.
+        #[arg(long)]
+        outputs: Option<PathBuf>,
+    },
     /// Regenerate infra/schema/aws.json (the AWS provider schema subset) from @pulumi/aws on npm.
     AwsSchema,
 }
@@ -45,6 +80,15 @@ fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Test => test(&root),
         Cmd::Bench { quick } => bench::bench(&root, quick),
+        Cmd::Build { arch } => deploy::build(&root, arch).map(drop),
+        Cmd::Deploy { stack, yes } => deploy::deploy(&root, &stack, yes),
+        Cmd::ClientConfig {
+            stack,
+            client,
+            endpoint,
+            write,
+            outputs,
+        } => client_config::client_config(&root, &stack, client, endpoint, outputs.as_deref(), write),
         Cmd::AwsSchema => aws_schema::regenerate(&root),
     }
 }
