@@ -3,6 +3,12 @@
 fn main() -> anyhow::Result<()> {
     pulumi_gestalt_build::generate_from_schema_with_filter(
         std::path::Path::new("schema/aws.json"),
-        &["apigatewayv2", "cloudwatch", "iam", "lambda", "secretsmanager"],
+        &[
+            "apigatewayv2",
+            "cloudwatch",
+            "iam",
+            "lambda",
+            "secretsmanager",
+        ],
     )
 }

@@ -61,7 +61,10 @@ pub fn lambda_zip(
     arch: Architecture,
 ) -> Result<LambdaZip, ArtifactError> {
     let command = build_command(arch);
-    let path = root.join("target/lambda").join(binary).join("bootstrap.zip");
+    let path = root
+        .join("target/lambda")
+        .join(binary)
+        .join("bootstrap.zip");
     let zip = path.display().to_string();
     let built = fs::metadata(&path)
         .and_then(|m| m.modified())
@@ -115,7 +118,9 @@ pub fn bootstrap_architecture(path: &Path) -> Result<Architecture, String> {
     let mut archive = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
     let names: Vec<String> = archive.file_names().map(str::to_string).collect();
     if names != ["bootstrap"] {
-        return Err(format!("expected one file named bootstrap, found {names:?}"));
+        return Err(format!(
+            "expected one file named bootstrap, found {names:?}"
+        ));
     }
     let mut header = [0u8; 20];
     archive

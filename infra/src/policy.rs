@@ -97,7 +97,10 @@ mod tests {
         let text = authorizer_policy(SECRET, &format!("{LOGS}:*"));
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["Statement"].as_array().unwrap().len(), 2);
-        assert_eq!(doc["Statement"][1]["Resource"], json!([format!("{LOGS}:*")]));
+        assert_eq!(
+            doc["Statement"][1]["Resource"],
+            json!([format!("{LOGS}:*")])
+        );
         assert!(!text.contains("\"*\""));
     }
 }

@@ -85,9 +85,13 @@ pub enum SettingsError {
     ApiKeyNotSecret,
     #[error("apiKey {0}")]
     BadApiKey(String),
-    #[error("aws:region is not set. Choose a region with:\n  pulumi config set aws:region us-east-1")]
+    #[error(
+        "aws:region is not set. Choose a region with:\n  pulumi config set aws:region us-east-1"
+    )]
     MissingRegion,
-    #[error("{key} must be {expected}, got {value:?}. Change it with:\n  pulumi config set {key} <value>")]
+    #[error(
+        "{key} must be {expected}, got {value:?}. Change it with:\n  pulumi config set {key} <value>"
+    )]
     Invalid {
         key: &'static str,
         expected: String,
@@ -113,10 +117,9 @@ impl Settings {
         let config: HashMap<String, String> =
             serde_json::from_str(&var("PULUMI_CONFIG").unwrap_or_else(|| "{}".into()))
                 .map_err(|e| SettingsError::BadEnvironment(e.to_string()))?;
-        let secret_keys: HashSet<String> = serde_json::from_str(
-            &var("PULUMI_CONFIG_SECRET_KEYS").unwrap_or_else(|| "[]".into()),
-        )
-        .map_err(|e| SettingsError::BadEnvironment(e.to_string()))?;
+        let secret_keys: HashSet<String> =
+            serde_json::from_str(&var("PULUMI_CONFIG_SECRET_KEYS").unwrap_or_else(|| "[]".into()))
+                .map_err(|e| SettingsError::BadEnvironment(e.to_string()))?;
         let stack = var("PULUMI_STACK").unwrap_or_else(|| "dev".into());
         Settings::from_config(&stack, &config, &secret_keys)
     }
@@ -197,7 +200,13 @@ impl Settings {
             .parse::<f64>()
             .ok()
             .filter(|r| r.is_finite() && *r > 0.0 && *r <= 10_000.0)
-            .ok_or_else(|| invalid("throttlingRateLimit", "a number of requests per second in (0, 10000]", &rate))?;
+            .ok_or_else(|| {
+                invalid(
+                    "throttlingRateLimit",
+                    "a number of requests per second in (0, 10000]",
+                    &rate,
+                )
+            })?;
         let function_url = match get("functionUrl").as_str() {
             "true" => true,
             "false" => false,
@@ -238,7 +247,12 @@ impl Settings {
                 1,
                 5_000,
             )?,
-            authorizer_cache_ttl: number("authorizerCacheTtl", &get("authorizerCacheTtl"), 0, 3600)?,
+            authorizer_cache_ttl: number(
+                "authorizerCacheTtl",
+                &get("authorizerCacheTtl"),
+                0,
+                3600,
+            )?,
             allowed_origins,
             allowed_hosts: list(&get("allowedHosts")),
             function_url,
@@ -320,7 +334,9 @@ fn check_api_key(value: &str) -> Result<String, SettingsError> {
         .ok_or_else(|| SettingsError::BadApiKey("has an empty `keys` list".into()))?;
     for entry in &named.keys {
         if entry.id.trim().is_empty() {
-            return Err(SettingsError::BadApiKey("has an entry without an id".into()));
+            return Err(SettingsError::BadApiKey(
+                "has an entry without an id".into(),
+            ));
         }
         if entry.key.trim().chars().count() < MIN_LEN {
             return Err(short());
@@ -341,7 +357,11 @@ mod tests {
             (format!("{PROJECT}:apiKey"), KEY.to_string()),
         ]);
         for (k, v) in pairs {
-            let key = if k.contains(':') { k.to_string() } else { format!("{PROJECT}:{k}") };
+            let key = if k.contains(':') {
+                k.to_string()
+            } else {
+                format!("{PROJECT}:{k}")
+            };
             map.insert(key, v.to_string());
         }
         (map, HashSet::from([format!("{PROJECT}:apiKey")]))
@@ -357,9 +377,15 @@ mod tests {
         let s = settings(&[]).unwrap();
         assert_eq!(s.region, "eu-west-1");
         assert_eq!(s.architecture, Architecture::Arm64);
-        assert_eq!((s.memory_size, s.timeout, s.authorizer_memory_size), (128, 30, 128));
+        assert_eq!(
+            (s.memory_size, s.timeout, s.authorizer_memory_size),
+            (128, 30, 128)
+        );
         assert_eq!((s.log_retention_days, s.log_level.as_str()), (14, "info"));
-        assert_eq!((s.throttling_rate_limit, s.throttling_burst_limit), (50.0, 100));
+        assert_eq!(
+            (s.throttling_rate_limit, s.throttling_burst_limit),
+            (50.0, 100)
+        );
         assert_eq!(s.authorizer_cache_ttl, 300);
         assert!(s.allowed_origins.is_empty() && s.allowed_hosts.is_empty() && s.function_url);
         assert_eq!(s.client_key, KEY);
@@ -382,7 +408,10 @@ mod tests {
         assert_eq!((s.memory_size, s.timeout), (512, 120));
         assert_eq!(s.integration_timeout_ms(), 30_000);
         assert_eq!(s.throttling_rate_limit, 2.5);
-        assert_eq!(s.allowed_origins, ["https://claude.ai", "http://localhost:6274"]);
+        assert_eq!(
+            s.allowed_origins,
+            ["https://claude.ai", "http://localhost:6274"]
+        );
         assert!(!s.function_url);
     }
 
@@ -396,13 +425,23 @@ mod tests {
         map.remove(&format!("{PROJECT}:apiKey"));
         let err = Settings::from_config("dev", &map, &secrets).unwrap_err();
         assert_eq!(err, SettingsError::MissingApiKey);
-        assert!(err.to_string().contains("pulumi config set apiKey --secret"));
-        for bad in ["tiny-key", "has white space in it ok", "{\"keys\": []}", "{not json"] {
+        assert!(
+            err.to_string()
+                .contains("pulumi config set apiKey --secret")
+        );
+        for bad in [
+            "tiny-key",
+            "has white space in it ok",
+            "{\"keys\": []}",
+            "{not json",
+        ] {
             let err = settings(&[("apiKey", bad)]).unwrap_err();
             assert!(matches!(err, SettingsError::BadApiKey(_)), "{bad}: {err}");
             assert!(!err.to_string().contains(bad), "the key leaked into {err}");
         }
-        let named = format!(r#"{{"keys": [{{"id": "laptop", "key": "{KEY}"}}, {{"id": "ci", "key": "{KEY}x"}}]}}"#);
+        let named = format!(
+            r#"{{"keys": [{{"id": "laptop", "key": "{KEY}"}}, {{"id": "ci", "key": "{KEY}x"}}]}}"#
+        );
         assert_eq!(settings(&[("apiKey", &named)]).unwrap().client_key, KEY);
     }
 
@@ -427,7 +466,10 @@ mod tests {
                 matches!(&err, SettingsError::Invalid { key: k, .. } if *k == key),
                 "{key}={value}: {err}"
             );
-            assert!(err.to_string().contains(&format!("pulumi config set {key}")));
+            assert!(
+                err.to_string()
+                    .contains(&format!("pulumi config set {key}"))
+            );
         }
     }
 
@@ -460,7 +502,10 @@ mod tests {
             _ => None,
         };
         let s = Settings::from_pulumi_env(env).unwrap();
-        assert_eq!((s.stack.as_str(), s.region.as_str(), s.memory_size), ("prod", "us-east-2", 256));
+        assert_eq!(
+            (s.stack.as_str(), s.region.as_str(), s.memory_size),
+            ("prod", "us-east-2", 256)
+        );
         let broken = |name: &str| (name == "PULUMI_CONFIG").then(|| "[1]".to_string());
         assert!(matches!(
             Settings::from_pulumi_env(broken),

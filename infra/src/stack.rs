@@ -362,6 +362,9 @@ fn lambda(
         role::RoleArgs::builder()
             .assume_role_policy(policy::lambda_trust_policy())
             .description(format!("{description} (least privilege)"))
+            // Pulumi Gestalt records no dependencies, so `pulumi destroy` may reach the role
+            // before its inline policy; detaching first keeps the delete from failing.
+            .force_detach_policies(true)
             .build_struct(),
     );
     role_policy::create(

@@ -48,7 +48,11 @@ pub fn regenerate(root: &Path) -> Result<()> {
         let tarball = format!("pulumi-aws-{AWS_PROVIDER_VERSION}.tgz");
         crate::run(
             Command::new("npm")
-                .args(["pack", "--silent", &format!("@pulumi/aws@{AWS_PROVIDER_VERSION}")])
+                .args([
+                    "pack",
+                    "--silent",
+                    &format!("@pulumi/aws@{AWS_PROVIDER_VERSION}"),
+                ])
                 .current_dir(&unpacked),
         )?;
         crate::run(
@@ -77,8 +81,13 @@ fn build_schema(package: &Path) -> Result<Value> {
     for (module, stem) in RESOURCES {
         let dts = strip_comments(&read(&package.join(module).join(format!("{stem}.d.ts")))?);
         let js = read(&package.join(module).join(format!("{stem}.js")))?;
-        let token = pulumi_type(&js).with_context(|| format!("no __pulumiType in {module}/{stem}.js"))?;
-        let class = token.rsplit(':').next().expect("token has a name").to_string();
+        let token =
+            pulumi_type(&js).with_context(|| format!("no __pulumiType in {module}/{stem}.js"))?;
+        let class = token
+            .rsplit(':')
+            .next()
+            .expect("token has a name")
+            .to_string();
 
         let outputs = members(block(&dts, &format!("export declare class {class} "))?)?;
         let args = members(block(&dts, &format!("export interface {class}Args "))?)?;
@@ -210,7 +219,9 @@ fn members(body: &str) -> Result<Vec<Member>> {
             Some(rest) => (true, rest.to_string()),
             None => (false, decl),
         };
-        let colon = decl.find(':').with_context(|| format!("no type in `{decl}`"))?;
+        let colon = decl
+            .find(':')
+            .with_context(|| format!("no type in `{decl}`"))?;
         let (head, ty) = (decl[..colon].trim(), decl[colon + 1..].trim());
         if head.contains('(') {
             continue;
@@ -287,7 +298,9 @@ fn property_type(ty: &str, pending: &mut VecDeque<(String, String)>) -> Result<V
             .strip_prefix("[key: string]:")
             .with_context(|| format!("unsupported object type `{ty}`"))?;
         let value = value.trim().trim_end_matches(';');
-        return Ok(json!({ "type": "object", "additionalProperties": property_type(value, pending)? }));
+        return Ok(
+            json!({ "type": "object", "additionalProperties": property_type(value, pending)? }),
+        );
     }
     Ok(match *ty {
         "string" => json!({ "type": "string" }),
@@ -347,7 +360,10 @@ mod tests {
             json!({"$ref": "#/types/aws:lambda/FunctionEnvironment:FunctionEnvironment"})
         );
         assert_eq!(types[3], json!({"type": "string"}));
-        assert_eq!(types[4], json!({"type": "array", "items": {"type": "string"}}));
+        assert_eq!(
+            types[4],
+            json!({"type": "array", "items": {"type": "string"}})
+        );
         assert_eq!(pending, [("lambda".into(), "FunctionEnvironment".into())]);
     }
 

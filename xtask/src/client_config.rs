@@ -80,7 +80,10 @@ pub enum Rendered {
         entry: Value,
         note: &'static str,
     },
-    Command { line: String, file: Box<Rendered> },
+    Command {
+        line: String,
+        file: Box<Rendered>,
+    },
 }
 
 /// The configuration `client` expects for `server`, in the form its documentation gives today.
@@ -176,7 +179,13 @@ impl Rendered {
     /// What to show the user: the command, or the file's JSON under comment lines.
     pub fn printable(&self, server_name: &str) -> String {
         match self {
-            Rendered::File { path, in_home, key, entry, note } => {
+            Rendered::File {
+                path,
+                in_home,
+                key,
+                entry,
+                note,
+            } => {
                 let home = if *in_home { "~/" } else { "" };
                 let document = json!({ *key: { server_name: entry } });
                 format!(
@@ -200,14 +209,24 @@ pub fn client_config(
 ) -> Result<()> {
     let outputs: Value = match outputs_file {
         Some(path) => serde_json::from_str(
-            &std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
         )?,
         None => {
             let output = Command::new("pulumi")
-                .args(["stack", "output", "--json", "--show-secrets", "--stack", stack])
+                .args([
+                    "stack",
+                    "output",
+                    "--json",
+                    "--show-secrets",
+                    "--stack",
+                    stack,
+                ])
                 .current_dir(root)
                 .output()
-                .context("could not run `pulumi` (install it: https://www.pulumi.com/docs/install/)")?;
+                .context(
+                    "could not run `pulumi` (install it: https://www.pulumi.com/docs/install/)",
+                )?;
             if !output.status.success() {
                 bail!(
                     "`pulumi stack output --stack {stack}` failed:\n{}",
@@ -228,7 +247,14 @@ pub fn client_config(
         Rendered::Command { file, .. } => file.as_ref(),
         file => file,
     };
-    let Rendered::File { path, in_home, key, entry, .. } = file else {
+    let Rendered::File {
+        path,
+        in_home,
+        key,
+        entry,
+        ..
+    } = file
+    else {
         unreachable!("commands carry a file form");
     };
     let target: PathBuf = if *in_home {
@@ -236,13 +262,13 @@ pub fn client_config(
     } else {
         std::env::current_dir()?.join(path)
     };
-    let existing = match std::fs::read_to_string(&target) {
-        Ok(text) => Some(
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid JSON; not touching it", target.display()))?,
-        ),
-        Err(_) => None,
-    };
+    let existing =
+        match std::fs::read_to_string(&target) {
+            Ok(text) => Some(serde_json::from_str(&text).with_context(|| {
+                format!("{} is not valid JSON; not touching it", target.display())
+            })?),
+            Err(_) => None,
+        };
     let merged = merge(existing, key, &server.name, entry)?;
     if let Some(parent) = target.parent() {
         std::fs::create_dir_all(parent)?;
@@ -279,17 +305,28 @@ mod tests {
 
     fn file_entry(rendered: &Rendered) -> (&'static str, &'static str, Value) {
         match rendered {
-            Rendered::File { path, key, entry, .. } => (path, key, entry.clone()),
+            Rendered::File {
+                path, key, entry, ..
+            } => (path, key, entry.clone()),
             Rendered::Command { file, .. } => file_entry(file),
         }
     }
 
     #[test]
     fn reads_the_endpoint_asked_for() {
-        assert_eq!(server(Endpoint::ApiGateway).url, "https://abc.execute-api.eu-west-1.amazonaws.com/dev/mcp");
-        assert_eq!(server(Endpoint::Streaming).url, "https://xyz.lambda-url.eu-west-1.on.aws/mcp");
+        assert_eq!(
+            server(Endpoint::ApiGateway).url,
+            "https://abc.execute-api.eu-west-1.amazonaws.com/dev/mcp"
+        );
+        assert_eq!(
+            server(Endpoint::Streaming).url,
+            "https://xyz.lambda-url.eu-west-1.on.aws/mcp"
+        );
         let mut no_stream = outputs();
-        no_stream["clientConfig"].as_object_mut().unwrap().remove("streamingMcpUrl");
+        no_stream["clientConfig"]
+            .as_object_mut()
+            .unwrap()
+            .remove("streamingMcpUrl");
         let err = Server::from_outputs(&no_stream, Endpoint::Streaming).unwrap_err();
         assert!(format!("{err:#}").contains("functionUrl is false"));
         let mut masked = outputs();
@@ -320,7 +357,9 @@ mod tests {
     #[test]
     fn claude_code_command_is_shell_safe() {
         let rendered = render(Client::ClaudeCode, &server(Endpoint::ApiGateway));
-        let Rendered::Command { line, .. } = &rendered else { panic!("a command") };
+        let Rendered::Command { line, .. } = &rendered else {
+            panic!("a command")
+        };
         assert_eq!(
             line,
             r#"claude mcp add --transport http serverless-mcp-dev https://abc.execute-api.eu-west-1.amazonaws.com/dev/mcp --header 'x-api-key: k3y'\''with-quote'"#
@@ -333,26 +372,45 @@ mod tests {
     fn windsurf_uses_server_url() {
         let (path, _, entry) = file_entry(&render(Client::Windsurf, &server(Endpoint::ApiGateway)));
         assert_eq!(path, ".codeium/windsurf/mcp_config.json");
-        assert_eq!(entry["serverUrl"], "https://abc.execute-api.eu-west-1.amazonaws.com/dev/mcp");
+        assert_eq!(
+            entry["serverUrl"],
+            "https://abc.execute-api.eu-west-1.amazonaws.com/dev/mcp"
+        );
         assert!(entry.get("url").is_none());
     }
 
     #[test]
     fn claude_desktop_goes_through_the_bridge_with_the_key_in_env() {
-        let (_, _, entry) = file_entry(&render(Client::ClaudeDesktop, &server(Endpoint::Streaming)));
+        let (_, _, entry) =
+            file_entry(&render(Client::ClaudeDesktop, &server(Endpoint::Streaming)));
         assert_eq!(entry["command"], "npx");
         assert_eq!(
             entry["args"],
-            json!(["-y", "mcp-remote", "https://xyz.lambda-url.eu-west-1.on.aws/mcp", "--header", "x-api-key:${MCP_API_KEY}"])
+            json!([
+                "-y",
+                "mcp-remote",
+                "https://xyz.lambda-url.eu-west-1.on.aws/mcp",
+                "--header",
+                "x-api-key:${MCP_API_KEY}"
+            ])
         );
         assert_eq!(entry["env"]["MCP_API_KEY"], "k3y'with-quote");
-        assert!(!entry["args"].to_string().contains("k3y"), "the key stays off the command line");
+        assert!(
+            !entry["args"].to_string().contains("k3y"),
+            "the key stays off the command line"
+        );
     }
 
     #[test]
     fn merge_keeps_other_servers() {
         let existing = json!({"mcpServers": {"other": {"url": "https://o"}}, "theme": 1});
-        let merged = merge(Some(existing), "mcpServers", "serverless-mcp-dev", &json!({"url": "u"})).unwrap();
+        let merged = merge(
+            Some(existing),
+            "mcpServers",
+            "serverless-mcp-dev",
+            &json!({"url": "u"}),
+        )
+        .unwrap();
         assert_eq!(merged["mcpServers"]["other"]["url"], "https://o");
         assert_eq!(merged["mcpServers"]["serverless-mcp-dev"]["url"], "u");
         assert_eq!(merged["theme"], 1);
@@ -364,8 +422,13 @@ mod tests {
 
     #[test]
     fn printed_form_is_valid_json_after_the_comments() {
-        let text = render(Client::Cursor, &server(Endpoint::ApiGateway)).printable("serverless-mcp-dev");
-        let json_part: String = text.lines().filter(|l| !l.starts_with("//")).collect::<Vec<_>>().join("\n");
+        let text =
+            render(Client::Cursor, &server(Endpoint::ApiGateway)).printable("serverless-mcp-dev");
+        let json_part: String = text
+            .lines()
+            .filter(|l| !l.starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
         let parsed: Value = serde_json::from_str(&json_part).unwrap();
         assert!(parsed["mcpServers"]["serverless-mcp-dev"]["url"].is_string());
     }

@@ -61,12 +61,19 @@ fn ensure_cargo_lambda(root: &Path) -> Result<PathBuf> {
 /// Builds both zips for `arch` with the shipping profile.
 pub fn build(root: &Path, arch: Arch) -> Result<Vec<PathBuf>> {
     let bin = ensure_cargo_lambda(root)?;
-    let path = std::env::join_paths(
-        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )?;
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))?;
     let mut command = cargo(root);
     command
-        .args(["lambda", "build", "--profile", "dist", "--output-format", "zip"])
+        .args([
+            "lambda",
+            "build",
+            "--profile",
+            "dist",
+            "--output-format",
+            "zip",
+        ])
         .arg(arch.cargo_lambda_flag())
         .env("PATH", path);
     for binary in BINARIES {
@@ -90,7 +97,10 @@ pub fn build(root: &Path, arch: Arch) -> Result<Vec<PathBuf>> {
 pub fn deploy(root: &Path, stack: &str, yes: bool) -> Result<()> {
     let pulumi = |args: &[&str]| {
         let mut command = Command::new("pulumi");
-        command.args(args).args(["--stack", stack]).current_dir(root);
+        command
+            .args(args)
+            .args(["--stack", stack])
+            .current_dir(root);
         command
     };
     let config = pulumi(&["config", "get", "architecture"]).output().context(

@@ -30,8 +30,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Install test tools, build the release binaries and run all tests (unit, in-process,
-    /// Lambda emulator, real MCP clients, conformance suite).
+    /// Install test tools, build the Lambda zips and the release binaries, and run all tests
+    /// (unit, in-process, Lambda emulator, real MCP clients, conformance suite, the Pulumi
+    /// program against a mock engine).
     Test,
     /// Measure ours vs the Node/TypeScript reference behind the Lambda Web Adapter, the floor
     /// and a stock rmcp server; writes bench/results/ (JSON, Markdown, PNG).
@@ -88,7 +89,9 @@ fn main() -> Result<()> {
             endpoint,
             write,
             outputs,
-        } => client_config::client_config(&root, &stack, client, endpoint, outputs.as_deref(), write),
+        } => {
+            client_config::client_config(&root, &stack, client, endpoint, outputs.as_deref(), write)
+        }
         Cmd::AwsSchema => aws_schema::regenerate(&root),
     }
 }
@@ -128,6 +131,8 @@ fn cargo(root: &Path) -> Command {
 
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
+    // What ships: the Lambda zips, checked by tests/tests/lambda_zips.rs.
+    deploy::build(root, deploy::Arch::Arm64)?;
 
     // One release build serves the emulator, the clients and the tests: the binaries come out
     // of `cargo test --no-run`, so they share the test build's dependency features and nothing

@@ -74,7 +74,11 @@ impl Run {
     /// The one resource with this logical name.
     pub fn named(&self, name: &str) -> &Registered {
         let found: Vec<_> = self.resources.iter().filter(|r| r.name == name).collect();
-        assert_eq!(found.len(), 1, "expected one resource named {name}: {found:#?}");
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one resource named {name}: {found:#?}"
+        );
         found[0]
     }
 }
@@ -106,7 +110,10 @@ pub fn run_program(root: &Path, preview: bool, config: &[(&str, &str)], secret: 
             .env("PULUMI_ROOT_DIRECTORY", root)
             .env("PULUMI_DRY_RUN", preview.to_string())
             .env("PULUMI_CONFIG", serde_json::to_string(&config).unwrap())
-            .env("PULUMI_CONFIG_SECRET_KEYS", serde_json::to_string(secret).unwrap())
+            .env(
+                "PULUMI_CONFIG_SECRET_KEYS",
+                serde_json::to_string(secret).unwrap(),
+            )
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output();
@@ -137,7 +144,11 @@ pub fn is_secret(value: &Value) -> bool {
 
 /// The value inside a secret (or the value itself).
 pub fn reveal(value: &Value) -> &Value {
-    if is_secret(value) { &value["value"] } else { value }
+    if is_secret(value) {
+        &value["value"]
+    } else {
+        value
+    }
 }
 
 impl Mock {
@@ -146,7 +157,11 @@ impl Mock {
         let physical = format!("{name}-a1b2c3d");
         let api = "abc123defg";
         let value = |v: String| {
-            if self.preview { json!(UNKNOWN) } else { json!(v) }
+            if self.preview {
+                json!(UNKNOWN)
+            } else {
+                json!(v)
+            }
         };
         let mut out = Map::new();
         out.insert("id".into(), value(physical.clone()));
@@ -189,7 +204,9 @@ impl Mock {
                 let stage = inputs["name"].as_str().unwrap_or("$default");
                 out.insert(
                     "invokeUrl".into(),
-                    value(format!("https://{api}.execute-api.{REGION}.amazonaws.com/{stage}")),
+                    value(format!(
+                        "https://{api}.execute-api.{REGION}.amazonaws.com/{stage}"
+                    )),
                 );
                 format!("arn:aws:apigateway:{REGION}::/apis/{api}/stages/{stage}")
             }
@@ -223,10 +240,15 @@ impl ResourceMonitor for Mock {
         &self,
         _: Request<ResourceInvokeRequest>,
     ) -> Result<Response<InvokeResponse>, Status> {
-        Err(Status::unimplemented("the program calls no provider functions"))
+        Err(Status::unimplemented(
+            "the program calls no provider functions",
+        ))
     }
 
-    async fn call(&self, _: Request<ResourceCallRequest>) -> Result<Response<CallResponse>, Status> {
+    async fn call(
+        &self,
+        _: Request<ResourceCallRequest>,
+    ) -> Result<Response<CallResponse>, Status> {
         Err(Status::unimplemented("call"))
     }
 
@@ -276,7 +298,10 @@ impl ResourceMonitor for Mock {
         &self,
         request: Request<RegisterResourceOutputsRequest>,
     ) -> Result<Response<()>, Status> {
-        let outputs = request.into_inner().outputs.map_or(json!({}), struct_to_json);
+        let outputs = request
+            .into_inner()
+            .outputs
+            .map_or(json!({}), struct_to_json);
         self.recorded.lock().unwrap().outputs = Some(outputs);
         Ok(Response::new(()))
     }
@@ -322,11 +347,10 @@ impl ResourceMonitor for Mock {
 impl Engine for Mock {
     async fn log(&self, request: Request<LogRequest>) -> Result<Response<()>, Status> {
         let request = request.into_inner();
-        self.recorded
-            .lock()
-            .unwrap()
-            .logs
-            .push(format!("engine log (severity {}): {}", request.severity, request.message));
+        self.recorded.lock().unwrap().logs.push(format!(
+            "engine log (severity {}): {}",
+            request.severity, request.message
+        ));
         Ok(Response::new(()))
     }
 
@@ -344,7 +368,10 @@ impl Engine for Mock {
         Ok(Response::new(SetRootResourceResponse::default()))
     }
 
-    async fn start_debugging(&self, _: Request<StartDebuggingRequest>) -> Result<Response<()>, Status> {
+    async fn start_debugging(
+        &self,
+        _: Request<StartDebuggingRequest>,
+    ) -> Result<Response<()>, Status> {
         Ok(Response::new(()))
     }
 
@@ -357,7 +384,12 @@ impl Engine for Mock {
 }
 
 fn struct_to_json(s: Struct) -> Value {
-    Value::Object(s.fields.into_iter().map(|(k, v)| (k, proto_to_json(v))).collect())
+    Value::Object(
+        s.fields
+            .into_iter()
+            .map(|(k, v)| (k, proto_to_json(v)))
+            .collect(),
+    )
 }
 
 fn proto_to_json(v: ProtoValue) -> Value {
@@ -375,7 +407,11 @@ fn json_to_struct(v: &Value) -> Struct {
     Struct {
         fields: v
             .as_object()
-            .map(|o| o.iter().map(|(k, v)| (k.clone(), json_to_proto(v))).collect())
+            .map(|o| {
+                o.iter()
+                    .map(|(k, v)| (k.clone(), json_to_proto(v)))
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
