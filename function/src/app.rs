@@ -36,6 +36,8 @@ type McpService = StreamableHttpService<McpServer, NeverSessionManager>;
 pub struct AppState {
     config: AppConfig,
     mcp: McpService,
+    /// The same handler rmcp runs, for the fast path.
+    server: McpServer,
 }
 
 /// Builds the app: `GET /health` (no auth) and the MCP endpoint at `/mcp`.
@@ -49,12 +51,17 @@ pub fn app(config: AppConfig) -> Router {
         .disable_allowed_hosts()
         .disable_allowed_origins()
         .with_max_request_body_bytes(config.max_body_bytes);
+    let for_rmcp = server.clone();
     let mcp = StreamableHttpService::new(
-        move || Ok(server.clone()),
+        move || Ok(for_rmcp.clone()),
         Arc::new(NeverSessionManager::default()),
         transport,
     );
-    let state = Arc::new(AppState { config, mcp });
+    let state = Arc::new(AppState {
+        config,
+        mcp,
+        server,
+    });
     // `/mcp/` too: a trailing slash pasted into a client config should not be a 404.
     let mcp_routes = Router::new()
         .route("/mcp", any(mcp_endpoint))
@@ -374,7 +381,15 @@ async fn forward_one(state: &AppState, request: Request, message: &Value) -> Res
             .and_then(Value::as_str)
             .map(str::to_owned),
     };
-    let mut response = state.mcp.handle(request).await.into_response();
+    let fast = if state.config.fast_path {
+        crate::fast_path::answer(&state.server, request.headers(), message).await
+    } else {
+        None
+    };
+    let mut response = match fast {
+        Some(response) => response,
+        None => state.mcp.handle(request).await.into_response(),
+    };
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         response = malformed_message(message);
     }

@@ -50,6 +50,9 @@ pub struct AppConfig {
     pub max_body_bytes: usize,
     pub keys: Arc<dyn KeyVerifier>,
     pub cost: Arc<CostExplorer>,
+    /// Answer plain `tools/list` / `tools/call` without rmcp's per-request service
+    /// (`fast_path.rs`); off only to compare the two in tests.
+    pub fast_path: bool,
 }
 
 impl fmt::Debug for AppConfig {
@@ -79,6 +82,7 @@ impl AppConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             keys,
             cost: Arc::new(CostExplorer::new(CostSettings::default())),
+            fast_path: true,
         }
     }
 }
@@ -209,6 +213,7 @@ impl LambdaSettings {
             max_body_bytes: self.max_body_bytes,
             keys,
             cost: Arc::new(CostExplorer::new(self.cost)),
+            fast_path: true,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod config;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod cost;
+mod fast_path;
 pub mod guard;
 pub mod lambda;
 pub mod local;

@@ -102,6 +102,14 @@ impl McpServer {
     pub fn tools(&self) -> &[Tool] {
         &self.state.catalog
     }
+
+    /// The `tools/list` result. The list is fixed for a deployment: clients and proxies may
+    /// cache it.
+    pub fn tool_list(&self) -> ListToolsResult {
+        ListToolsResult::with_all_items(self.tools().to_vec())
+            .with_ttl_ms(TOOL_LIST_TTL_MS)
+            .with_cache_scope(CacheScope::Public)
+    }
 }
 
 impl ServerHandler for McpServer {
@@ -136,10 +144,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        // The tool list is fixed for a deployment: let clients and proxies cache it.
-        Ok(ListToolsResult::with_all_items(self.tools().to_vec())
-            .with_ttl_ms(TOOL_LIST_TTL_MS)
-            .with_cache_scope(CacheScope::Public))
+        Ok(self.tool_list())
     }
 
     #[cfg(feature = "conformance")]

@@ -381,6 +381,34 @@ pub fn check_job(request: &SimulateJobRequest) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // The MCP surface
 
+impl McpServer {
+    /// Runs a tool that needs nothing from the request context (no progress, no peer), for
+    /// the app's fast path; `None` for every other tool, which rmcp's router runs.
+    pub(crate) async fn call_plain_tool(
+        &self,
+        name: &str,
+        arguments: serde_json::Value,
+    ) -> Option<Result<CallToolResult, ErrorData>> {
+        Some(match name {
+            "get_weather" => match crate::params::parse_arguments(name, arguments) {
+                Ok(args) => self.get_weather(Parameters(args)).await,
+                Err(e) => Err(e),
+            },
+            "calculate" => match crate::params::parse_arguments(name, arguments) {
+                Ok(args) => self.calculate(Parameters(args)).await,
+                Err(e) => Err(e),
+            },
+            "lookup_user" => match crate::params::parse_arguments(name, arguments) {
+                Ok(args) => self.lookup_user(Parameters(args)).await,
+                Err(e) => Err(e),
+            },
+            "get_server_status" => self.get_server_status().await,
+            "get_today_date" => self.get_today_date().await,
+            _ => return None,
+        })
+    }
+}
+
 #[tool_router(vis = "pub(crate)")]
 impl McpServer {
     #[tool(

@@ -326,7 +326,7 @@ impl McpServer {
         output_schema = schema_for_output::<TodayDate>(),
         annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
     )]
-    async fn get_today_date(&self) -> Result<CallToolResult, ErrorData> {
+    pub(crate) async fn get_today_date(&self) -> Result<CallToolResult, ErrorData> {
         let t = today_date(today());
         structured(
             format!(
