@@ -12,7 +12,8 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-#[tokio::main]
+// Lambda sends one request at a time per instance: one thread starts faster and stays smaller.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     authorizer::init_logging(true);
     let secret_id = env_var("MCP_API_KEY_SECRET_ID")

@@ -49,10 +49,12 @@ pub async fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) ->
             if !only_keys(params, &["_meta"]) {
                 return None; // a cursor, or something rmcp should judge
             }
-            Some(reply(
-                id,
-                Ok(ServerResult::ListToolsResult(server.tool_list())),
-            ))
+            // Serialized once: the list is the bulk of the work otherwise.
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":{id},"result":{}}}"#,
+                server.legacy_tool_list_json()
+            );
+            Some(json_response(body.into_bytes()))
         }
         "tools/call" => {
             if !only_keys(params, &["name", "arguments", "_meta"]) {
@@ -104,6 +106,10 @@ fn reply(id: &Value, outcome: Result<ServerResult, ErrorData>) -> Response {
         error,
     })
     .expect("JSON-RPC replies serialize");
+    json_response(body)
+}
+
+fn json_response(body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(

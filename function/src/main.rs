@@ -37,18 +37,32 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Lambda sends one request at a time per instance: one thread starts faster and stays
+    // smaller. The local server serves many clients at once.
     if running_on_lambda(env_var) {
-        authorizer::init_logging(true);
-        let settings = LambdaSettings::from_env(env_var)?;
-        let keys = KeySource::from_env(env_var)?.ok_or(ConfigError::MissingKey)?;
-        let config = settings.into_app_config(keys.verifier());
-        tracing::info!(mode = %config.mode, region = %config.region, "starting on AWS Lambda");
-        return lambda::run(config).await.map_err(|e| anyhow::anyhow!(e));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return runtime.block_on(run_on_lambda());
     }
-
     let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run_locally(args))
+}
+
+async fn run_on_lambda() -> anyhow::Result<()> {
+    authorizer::init_logging(true);
+    let settings = LambdaSettings::from_env(env_var)?;
+    let keys = KeySource::from_env(env_var)?.ok_or(ConfigError::MissingKey)?;
+    let config = settings.into_app_config(keys.verifier());
+    tracing::info!(mode = %config.mode, region = %config.region, "starting on AWS Lambda");
+    lambda::run(config).await.map_err(|e| anyhow::anyhow!(e))
+}
+
+async fn run_locally(args: Args) -> anyhow::Result<()> {
     authorizer::init_logging(false);
     anyhow::ensure!(
         args.host.is_loopback(),

@@ -2,7 +2,7 @@
 
 use std::{
     borrow::Cow,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -12,7 +12,7 @@ use rmcp::{
     model::{
         CacheScope, CallToolRequestParams, CallToolResponse, Implementation, JsonObject,
         ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
-        Tool,
+        ServerResult, Tool,
     },
     service::RequestContext,
 };
@@ -46,22 +46,23 @@ struct ServerState {
     mode: RunMode,
     region: String,
     started: Instant,
-    tools: ToolRouter<McpServer>,
-    /// What `tools/list` returns, built once.
+    /// Built on first use: generating the schemas is most of a cold start's init (~2 ms),
+    /// and `initialize` does not need them.
+    tools: OnceLock<ToolSet>,
+}
+
+struct ToolSet {
+    router: ToolRouter<McpServer>,
+    /// What `tools/list` returns.
     catalog: Vec<Tool>,
+    /// The `tools/list` result as sent to pre-2026-07-28 peers, serialized once.
+    legacy_list_json: String,
 }
 
-/// The per-request handler. rmcp builds one per request, so it is a cheap `Arc` clone and the
-/// tool router is built once.
-#[derive(Clone)]
-pub struct McpServer {
-    state: Arc<ServerState>,
-}
-
-impl McpServer {
-    pub fn new(mode: RunMode, region: impl Into<String>, cost: Arc<CostExplorer>) -> Self {
-        let tools = crate::tools::router();
-        let mut catalog = tools.list_all();
+impl ToolSet {
+    fn build() -> Self {
+        let router = crate::tools::router();
+        let mut catalog = router.list_all();
         #[cfg(feature = "conformance")]
         catalog.extend(crate::conformance::tools());
         for tool in &mut catalog {
@@ -70,16 +71,46 @@ impl McpServer {
                 tool.output_schema = Some(Arc::new(standard_formats(schema)));
             }
         }
+        let mut legacy = ServerResult::ListToolsResult(tool_list(&catalog));
+        legacy.strip_result_type_for_legacy_peer();
+        let legacy_list_json = serde_json::to_string(&legacy).expect("tool lists serialize");
+        Self {
+            router,
+            catalog,
+            legacy_list_json,
+        }
+    }
+}
+
+/// The `tools/list` result. The list is fixed for a deployment: clients and proxies may cache it.
+fn tool_list(catalog: &[Tool]) -> ListToolsResult {
+    ListToolsResult::with_all_items(catalog.to_vec())
+        .with_ttl_ms(TOOL_LIST_TTL_MS)
+        .with_cache_scope(CacheScope::Public)
+}
+
+/// The per-request handler. rmcp builds one per request, so it is a cheap `Arc` clone and the
+/// tool router is built once (on first use).
+#[derive(Clone)]
+pub struct McpServer {
+    state: Arc<ServerState>,
+}
+
+impl McpServer {
+    pub fn new(mode: RunMode, region: impl Into<String>, cost: Arc<CostExplorer>) -> Self {
         Self {
             state: Arc::new(ServerState {
                 cost,
                 mode,
                 region: region.into(),
                 started: Instant::now(),
-                tools,
-                catalog,
+                tools: OnceLock::new(),
             }),
         }
+    }
+
+    fn tool_set(&self) -> &ToolSet {
+        self.state.tools.get_or_init(ToolSet::build)
     }
 
     pub fn cost(&self) -> &CostExplorer {
@@ -100,15 +131,17 @@ impl McpServer {
 
     /// Every tool this server lists.
     pub fn tools(&self) -> &[Tool] {
-        &self.state.catalog
+        &self.tool_set().catalog
     }
 
-    /// The `tools/list` result. The list is fixed for a deployment: clients and proxies may
-    /// cache it.
+    /// The `tools/list` result.
     pub fn tool_list(&self) -> ListToolsResult {
-        ListToolsResult::with_all_items(self.tools().to_vec())
-            .with_ttl_ms(TOOL_LIST_TTL_MS)
-            .with_cache_scope(CacheScope::Public)
+        tool_list(self.tools())
+    }
+
+    /// The `tools/list` result for pre-2026-07-28 peers, as JSON.
+    pub fn legacy_tool_list_json(&self) -> &str {
+        &self.tool_set().legacy_list_json
     }
 }
 
@@ -248,7 +281,8 @@ impl ServerHandler for McpServer {
         if crate::conformance::is_fixture_tool(&request.name) {
             return crate::conformance::call_tool(request, context).await;
         }
-        if !self.state.tools.has_route(&request.name) {
+        let router = &self.tool_set().router;
+        if !router.has_route(&request.name) {
             return Err(ErrorData::invalid_params(
                 format!(
                     "Unknown tool: {}. Call tools/list to see the available tools.",
@@ -258,7 +292,7 @@ impl ServerHandler for McpServer {
             ));
         }
         let call = ToolCallContext::new(self, request, context);
-        self.state.tools.call(call).await
+        router.call(call).await
     }
 }
 
