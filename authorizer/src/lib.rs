@@ -155,6 +155,17 @@ pub fn generate_key() -> Result<String, getrandom::Error> {
     ))
 }
 
+/// The starting point of every AWS SDK config in this process: the default credential and
+/// region chain, over rustls with the ring crypto provider (a smaller binary than the SDK's
+/// default aws-lc stack).
+pub fn aws_config_loader() -> aws_config::ConfigLoader {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https)
+}
+
 /// Structured JSON logs, one object per line, level from `RUST_LOG` (default `info`, with
 /// rmcp's per-request chatter at `warn`). On Lambda they go to stdout; the local server keeps
 /// stdout for the user and logs to stderr. Shared by both binaries of the workspace.

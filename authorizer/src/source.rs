@@ -83,7 +83,7 @@ impl SecretsManagerSource {
 
     async fn client(&self) -> &Client {
         self.client
-            .get_or_init(|| async { Client::new(&aws_config::load_from_env().await) })
+            .get_or_init(|| async { Client::new(&crate::aws_config_loader().load().await) })
             .await
     }
 }

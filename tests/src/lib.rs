@@ -310,7 +310,7 @@ impl Moto {
 
     /// An SDK config for in-process clients, pointed at this emulator.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        authorizer::aws_config_loader()
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(

@@ -155,7 +155,7 @@ impl CostExplorer {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                let config = authorizer::aws_config_loader()
                     .region(aws_config::Region::new(COST_EXPLORER_REGION))
                     .load()
                     .await;
