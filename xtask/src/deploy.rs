@@ -40,22 +40,15 @@ impl Arch {
     }
 }
 
-/// cargo-lambda and zig in their own venv under `.tools/` (skipped when already there).
+/// cargo-lambda and zig in their own venv under `.tools/`; returns its `bin` folder.
 fn ensure_cargo_lambda(root: &Path) -> Result<PathBuf> {
-    let venv = root.join(".tools/cargo-lambda");
-    let bin = venv.join("bin");
-    let stamp = venv.join(".installed");
-    let wanted = format!("{CARGO_LAMBDA} {ZIG}");
-    if bin.join("cargo-lambda").exists()
-        && std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted)
-    {
-        return Ok(bin);
-    }
-    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-        .context("Python 3 with venv is needed to install cargo-lambda and zig")?;
-    run(Command::new(bin.join("pip")).args(["install", "--quiet", CARGO_LAMBDA, ZIG]))?;
-    std::fs::write(stamp, wanted)?;
-    Ok(bin)
+    let python = crate::tools::python_venv(
+        &root.join(".tools/cargo-lambda"),
+        &[CARGO_LAMBDA, ZIG],
+        &format!("{CARGO_LAMBDA} {ZIG}"),
+        "cargo-lambda and zig",
+    )?;
+    Ok(python.parent().expect("bin folder").to_path_buf())
 }
 
 /// Builds both zips for `arch` with the shipping profile.

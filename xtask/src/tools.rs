@@ -41,12 +41,28 @@ fn fresh(stamp: &Path, inputs: &str) -> bool {
 }
 
 fn ensure_venv(root: &Path, tools: &Path) -> Result<PathBuf> {
-    let venv = tools.join("venv");
-    let python = venv.join("bin/python");
     let requirements = root.join("tests/python/requirements.txt");
     let inputs = std::fs::read_to_string(&requirements).context("tests/python/requirements.txt")?;
-    let stamp = venv.join(".installed-requirements");
-    if python.exists() && fresh(&stamp, &inputs) {
+    let requirements = requirements.display().to_string();
+    python_venv(
+        &tools.join("venv"),
+        &["-r", &requirements],
+        &inputs,
+        "the test clients",
+    )
+}
+
+/// A Python venv at `venv` with `pip install <install>` done; redone only when `inputs` (what
+/// pins the install) change. Returns the venv's `python`.
+pub fn python_venv(
+    venv: &Path,
+    install: &[&str],
+    inputs: &str,
+    needed_for: &str,
+) -> Result<PathBuf> {
+    let python = venv.join("bin/python");
+    let stamp = venv.join(".installed");
+    if python.exists() && fresh(&stamp, inputs) {
         return Ok(python);
     }
     let system_python = ["python3", "python"]
@@ -57,8 +73,8 @@ fn ensure_venv(root: &Path, tools: &Path) -> Result<PathBuf> {
                 .output()
                 .is_ok_and(|o| o.status.success())
         })
-        .context("Python 3 is needed for the test clients (python3 not found)")?;
-    run(Command::new(system_python).args(["-m", "venv"]).arg(&venv))?;
+        .with_context(|| format!("Python 3 is needed for {needed_for} (python3 not found)"))?;
+    run(Command::new(system_python).args(["-m", "venv"]).arg(venv))?;
     run(Command::new(&python)
         .args([
             "-m",
@@ -66,9 +82,8 @@ fn ensure_venv(root: &Path, tools: &Path) -> Result<PathBuf> {
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "-r",
         ])
-        .arg(&requirements))?;
+        .args(install))?;
     std::fs::write(&stamp, inputs)?;
     Ok(python)
 }
