@@ -31,7 +31,7 @@ async fn both(version: Option<&str>, message: &Value) -> [(u16, String, Value); 
         let (status, headers, body) =
             send(app, request.body(Body::from(message.to_string())).unwrap()).await;
         let mut json: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
-        for volatile in ["timestamp", "uptime_seconds"] {
+        for volatile in ["timestamp", "uptime_seconds", "elapsed_ms"] {
             if let Some(s) = json.pointer_mut("/result/structuredContent")
                 && let Some(o) = s.as_object_mut()
             {
@@ -39,7 +39,9 @@ async fn both(version: Option<&str>, message: &Value) -> [(u16, String, Value); 
             }
         }
         if let Some(content) = json.pointer_mut("/result/content/0/text")
-            && content.as_str().is_some_and(|t| t.contains(" up "))
+            && content
+                .as_str()
+                .is_some_and(|t| t.contains(" up ") || t.starts_with("Job finished"))
         {
             *content = Value::Null;
         }
