@@ -389,23 +389,28 @@ impl McpServer {
         name: &str,
         arguments: serde_json::Value,
     ) -> Option<Result<CallToolResult, ErrorData>> {
-        Some(match name {
-            "get_weather" => match crate::params::parse_arguments(name, arguments) {
-                Ok(args) => self.get_weather(Parameters(args)).await,
-                Err(e) => Err(e),
-            },
-            "calculate" => match crate::params::parse_arguments(name, arguments) {
-                Ok(args) => self.calculate(Parameters(args)).await,
-                Err(e) => Err(e),
-            },
-            "lookup_user" => match crate::params::parse_arguments(name, arguments) {
-                Ok(args) => self.lookup_user(Parameters(args)).await,
-                Err(e) => Err(e),
-            },
-            "get_server_status" => self.get_server_status().await,
-            "get_today_date" => self.get_today_date().await,
-            _ => return None,
-        })
+        use crate::params::parse_arguments as args;
+        let call = async {
+            match name {
+                "get_weather" => self.get_weather(Parameters(args(name, arguments)?)).await,
+                "calculate" => self.calculate(Parameters(args(name, arguments)?)).await,
+                "lookup_user" => self.lookup_user(Parameters(args(name, arguments)?)).await,
+                "get_server_status" => self.get_server_status().await,
+                _ => self.get_today_date().await,
+            }
+        };
+        const PLAIN: [&str; 5] = [
+            "get_weather",
+            "calculate",
+            "lookup_user",
+            "get_server_status",
+            "get_today_date",
+        ];
+        if PLAIN.contains(&name) {
+            Some(call.await)
+        } else {
+            None
+        }
     }
 }
 
