@@ -63,20 +63,9 @@ pub fn app(config: AppConfig) -> Router {
         server,
     });
     // `/mcp/` too: a trailing slash pasted into a client config should not be a 404.
-    let mcp_routes = Router::new()
+    Router::new()
         .route("/mcp", any(mcp_endpoint))
-        .route("/mcp/", any(mcp_endpoint));
-    // The conformance suite cannot send an API key; that test build serves without one.
-    #[cfg(not(feature = "conformance"))]
-    let mcp_routes = mcp_routes.route_layer(middleware::from_fn_with_state(
-        state.clone(),
-        require_api_key,
-    ));
-    mcp_routes
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            check_host_and_origin,
-        ))
+        .route("/mcp/", any(mcp_endpoint))
         .route_layer(cors(&state.config))
         .route("/health", get(health))
         .fallback(not_found)
@@ -142,7 +131,7 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&s
 // Middleware
 
 /// What one request did, for the access log. Inner layers add their part to the response.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct RpcCall {
     method: Option<String>,
     tool: Option<String>,
@@ -154,23 +143,22 @@ struct KeyId(String);
 /// One structured line per request: method, tool, status, duration (to the response head;
 /// a streamed reply continues after it). Never a key, a header value or a body.
 async fn access_log(request: Request, next: Next) -> Response {
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return next.run(request).await;
+    }
     let started = Instant::now();
     let http_method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    let rpc = response
-        .extensions()
-        .get::<RpcCall>()
-        .cloned()
-        .unwrap_or_default();
-    let key_id = response.extensions().get::<KeyId>().map(|k| k.0.clone());
+    let rpc = response.extensions().get::<RpcCall>();
+    let key_id = response.extensions().get::<KeyId>();
     tracing::info!(
         http_method = %http_method,
         path,
         status = response.status().as_u16(),
-        rpc_method = rpc.method.as_deref(),
-        tool = rpc.tool.as_deref(),
-        key_id = key_id.as_deref(),
+        rpc_method = rpc.and_then(|r| r.method.as_deref()),
+        tool = rpc.and_then(|r| r.tool.as_deref()),
+        key_id = key_id.map(|k| k.0.as_str()),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,
         "request"
     );
@@ -178,34 +166,40 @@ async fn access_log(request: Request, next: Next) -> Response {
 }
 
 /// DNS-rebinding protection: only listed Hosts, and only listed browser Origins.
-async fn check_host_and_origin(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let config = &state.config;
-    let host = header_str(request.headers(), header::HOST)
-        .map(str::to_owned)
-        .or_else(|| request.uri().authority().map(|a| a.to_string()));
-    if !host.is_some_and(|h| host_allowed(&h, &config.allowed_hosts)) {
-        return error_response(
+fn host_or_origin_refusal(config: &AppConfig, request: &Request) -> Option<Response> {
+    let host = match header_str(request.headers(), header::HOST) {
+        Some(host) => host_allowed(host, &config.allowed_hosts),
+        None => request
+            .uri()
+            .authority()
+            .is_some_and(|a| host_allowed(a.as_str(), &config.allowed_hosts)),
+    };
+    if !host {
+        return Some(error_response(
             StatusCode::FORBIDDEN,
             "forbidden",
             "Host header is not allowed.",
-        );
+        ));
     }
     if let Some(origin) = header_str(request.headers(), header::ORIGIN)
         && !config.allowed_origins.is_empty()
         && !origin_allowed(origin, &config.allowed_origins)
     {
-        return error_response(StatusCode::FORBIDDEN, "forbidden", "Origin is not allowed.");
+        return Some(error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Origin is not allowed.",
+        ));
     }
-    next.run(request).await
+    None
 }
 
-/// The key id API Gateway's Lambda authorizer put in the request context, if any.
-#[cfg_attr(feature = "conformance", allow(dead_code))]
-fn authorizer_key_id(request: &Request) -> Option<String> {
+/// The key id API Gateway's Lambda authorizer put in the request context: trusted behind API
+/// Gateway (a client cannot set it) and only there.
+fn authorizer_key_id(config: &AppConfig, request: &Request) -> Option<String> {
+    if config.mode != RunMode::ApiGateway {
+        return None;
+    }
     match request
         .extensions()
         .get::<lambda_http::request::RequestContext>()?
@@ -221,41 +215,23 @@ fn authorizer_key_id(request: &Request) -> Option<String> {
     }
 }
 
-#[cfg_attr(feature = "conformance", allow(dead_code))]
-/// Requires a valid API key (`x-api-key` or `Authorization: Bearer`), checked in constant time.
-/// Behind API Gateway the authorizer has already checked it: its verdict (the key id in the
-/// request context, which a client cannot set) is trusted there and only there.
-async fn require_api_key(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let from_authorizer = (state.config.mode == RunMode::ApiGateway)
-        .then(|| authorizer_key_id(&request))
-        .flatten();
-    let decision = if let Some(key_id) = from_authorizer {
-        authorizer::KeyDecision::Allowed { key_id }
-    } else {
-        let headers = request.headers();
-        match authorizer::presented_key(
-            header_str(headers, "x-api-key"),
-            header_str(headers, header::AUTHORIZATION),
-        ) {
-            Some(key) => state.config.keys.verify(key).await,
-            None => authorizer::KeyDecision::Denied,
-        }
-    };
-    match decision {
-        authorizer::KeyDecision::Allowed { key_id } => {
-            let mut response = next.run(request).await;
-            response.extensions_mut().insert(KeyId(key_id));
-            response
-        }
-        authorizer::KeyDecision::Denied => error_response(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "A valid API key is required: send it in the x-api-key header or as Authorization: Bearer <key>.",
-        ),
+/// The id of the client's API key (`x-api-key` or `Authorization: Bearer`, checked in constant
+/// time), or of the key the authorizer accepted; `None` when there is no valid key.
+async fn verified_key_id(
+    state: &AppState,
+    headers: &HeaderMap,
+    from_authorizer: Option<String>,
+) -> Option<String> {
+    if from_authorizer.is_some() {
+        return from_authorizer;
+    }
+    let key = authorizer::presented_key(
+        header_str(headers, "x-api-key"),
+        header_str(headers, header::AUTHORIZATION),
+    )?;
+    match state.config.keys.verify(key).await {
+        authorizer::KeyDecision::Allowed { key_id } => Some(key_id),
+        authorizer::KeyDecision::Denied => None,
     }
 }
 
@@ -300,7 +276,37 @@ fn is_json_rpc_post(request: &Request) -> bool {
         && accepts("text/event-stream")
 }
 
+/// `/mcp`: the Host/Origin allow-list, then the API key, then the MCP exchange. Plain
+/// functions rather than middleware layers: one handler call per request instead of a boxed,
+/// cloned service stack per layer.
 async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if let Some(refusal) = host_or_origin_refusal(&state.config, &request) {
+        return refusal;
+    }
+    // The conformance suite cannot send an API key; that test build serves without one.
+    let key_id = if cfg!(feature = "conformance") {
+        None
+    } else {
+        let from_authorizer = authorizer_key_id(&state.config, &request);
+        match verified_key_id(&state, request.headers(), from_authorizer).await {
+            Some(key_id) => Some(key_id),
+            None => {
+                return error_response(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "A valid API key is required: send it in the x-api-key header or as Authorization: Bearer <key>.",
+                );
+            }
+        }
+    };
+    let mut response = serve_mcp(&state, request).await;
+    if let Some(key_id) = key_id {
+        response.extensions_mut().insert(KeyId(key_id));
+    }
+    response
+}
+
+async fn serve_mcp(state: &AppState, request: Request) -> Response {
     if !is_json_rpc_post(&request) {
         return state.mcp.handle(request).await.into_response();
     }
@@ -342,13 +348,13 @@ async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
                 return response;
             }
             forward_one(
-                &state,
+                state,
                 Request::from_parts(parts, Body::from(bytes)),
                 &message,
             )
             .await
         }
-        Value::Array(items) => batch(&state, &parts, items).await,
+        Value::Array(items) => batch(state, &parts, items).await,
         _ => rpc_error(
             StatusCode::BAD_REQUEST,
             Value::Null,
@@ -371,7 +377,8 @@ fn parts_to_request(parts: &http::request::Parts, body: impl Into<Body>) -> Requ
 /// since the Content-Type was right, that means a malformed JSON-RPC message, so it is
 /// answered as JSON-RPC: -32600 for a bad envelope, -32602 for bad params of a known method.
 async fn forward_one(state: &AppState, request: Request, message: &Value) -> Response {
-    let call = RpcCall {
+    // Only for the access log: not built when it is off.
+    let call = tracing::enabled!(tracing::Level::INFO).then(|| RpcCall {
         method: message
             .get("method")
             .and_then(Value::as_str)
@@ -380,7 +387,7 @@ async fn forward_one(state: &AppState, request: Request, message: &Value) -> Res
             .pointer("/params/name")
             .and_then(Value::as_str)
             .map(str::to_owned),
-    };
+    });
     let fast = if state.config.fast_path {
         crate::fast_path::answer(&state.server, request.headers(), message).await
     } else {
@@ -393,7 +400,9 @@ async fn forward_one(state: &AppState, request: Request, message: &Value) -> Res
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         response = malformed_message(message);
     }
-    response.extensions_mut().insert(call);
+    if let Some(call) = call {
+        response.extensions_mut().insert(call);
+    }
     response
 }
 

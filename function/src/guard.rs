@@ -1,8 +1,22 @@
 //! Host and Origin allow-lists for `/mcp` (DNS-rebinding protection, MCP transport spec).
 //! Pure functions over header values; the middleware that applies them lives in `app`.
 
-/// `host` or `[v6]`, lower-cased without a trailing dot, and the port if one was given.
-fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
+/// A parsed `host[:port]`: the host without brackets or trailing dots (compared without
+/// regard to ASCII case), borrowed from the header, so a request costs no allocation.
+#[derive(Clone, Copy)]
+struct Authority<'a> {
+    host: &'a str,
+    port: Option<u16>,
+}
+
+impl Authority<'_> {
+    fn same_host(&self, other: &Authority) -> bool {
+        self.host.eq_ignore_ascii_case(other.host)
+    }
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 literal; `None` if unparsable.
+fn split_authority(authority: &str) -> Option<Authority<'_>> {
     let authority = authority.trim();
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (v6, after) = rest.split_once(']')?;
@@ -10,49 +24,58 @@ fn split_authority(authority: &str) -> Option<(String, Option<u16>)> {
             "" => None,
             p => Some(p.strip_prefix(':')?),
         };
-        (format!("[{v6}]"), port)
+        if !v6.contains(':') {
+            return None; // brackets hold only IPv6 literals
+        }
+        (v6, port)
     } else if authority.matches(':').count() > 1 {
-        (format!("[{authority}]"), None) // a bare IPv6 literal
+        (authority, None) // a bare IPv6 literal
     } else {
         match authority.split_once(':') {
-            Some((h, p)) => (h.to_owned(), Some(p)),
-            None => (authority.to_owned(), None),
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
         }
     };
     let port = match port {
         Some(p) => Some(p.parse::<u16>().ok()?),
         None => None,
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    (!host.is_empty()).then_some((host, port))
+    let host = host.trim_end_matches('.');
+    (!host.is_empty()).then_some(Authority { host, port })
+}
+
+/// Is `host` a subdomain of `suffix` (at least one label before it), ignoring ASCII case?
+fn is_subdomain_of(host: &str, suffix: &str) -> bool {
+    let (host, suffix) = (host.as_bytes(), suffix.as_bytes());
+    host.len() > suffix.len() + 1
+        && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        && host[host.len() - suffix.len() - 1] == b'.'
 }
 
 /// Does `host_header` match one of `patterns`? A pattern is `host` (any port), `host:port`,
 /// or `*.suffix` (any subdomain of suffix, any port). An unparsable header never matches.
 pub fn host_allowed(host_header: &str, patterns: &[String]) -> bool {
-    let Some((host, port)) = split_authority(host_header) else {
+    let Some(host) = split_authority(host_header) else {
         return false;
     };
     patterns.iter().any(|pattern| {
         if let Some(suffix) = pattern.strip_prefix("*.") {
-            let suffix = suffix.to_ascii_lowercase();
-            return host
-                .strip_suffix(&suffix)
-                .is_some_and(|label| label.len() > 1 && label.ends_with('.'));
+            return is_subdomain_of(host.host, suffix);
         }
         match split_authority(pattern) {
-            Some((p_host, None)) => p_host == host,
-            Some((p_host, Some(p_port))) => p_host == host && port == Some(p_port),
+            Some(p) => p.same_host(&host) && (p.port.is_none() || p.port == host.port),
             None => false,
         }
     })
 }
 
 fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" => Some(80),
-        "https" => Some(443),
-        _ => None,
+    if scheme.eq_ignore_ascii_case("http") {
+        Some(80)
+    } else if scheme.eq_ignore_ascii_case("https") {
+        Some(443)
+    } else {
+        None
     }
 }
 
@@ -66,27 +89,23 @@ pub fn origin_allowed(origin: &str, patterns: &[String]) -> bool {
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    let scheme = scheme.to_ascii_lowercase();
-    let Some((host, port)) = split_authority(authority) else {
+    let Some(mut origin) = split_authority(authority) else {
         return false;
     };
-    let port = port.or_else(|| default_port(&scheme));
+    origin.port = origin.port.or_else(|| default_port(scheme));
     patterns.iter().any(|pattern| {
         let Some((p_scheme, p_authority)) = pattern.split_once("://") else {
             return false;
         };
-        if !p_scheme.eq_ignore_ascii_case(&scheme) {
+        if !p_scheme.eq_ignore_ascii_case(scheme) {
             return false;
         }
         if let Some(p_host) = p_authority.strip_suffix(":*") {
-            return split_authority(p_host).is_some_and(|(h, _)| h == host);
+            return split_authority(p_host).is_some_and(|p| p.same_host(&origin));
         }
-        match split_authority(p_authority) {
-            Some((p_host, p_port)) => {
-                p_host == host && p_port.or_else(|| default_port(&scheme)) == port
-            }
-            None => false,
-        }
+        split_authority(p_authority).is_some_and(|p| {
+            p.same_host(&origin) && p.port.or_else(|| default_port(scheme)) == origin.port
+        })
     })
 }
 
@@ -118,6 +137,8 @@ mod tests {
             "",
             "localhost:notaport",
             "[::1",
+            "[localhost]",
+            "[::2]:8080",
         ] {
             assert!(!host_allowed(bad, &allowed), "{bad}");
         }
