@@ -61,9 +61,10 @@ pub async fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) ->
                 return None; // e.g. a task-augmented call
             }
             let name = params["name"].as_str()?;
+            let empty = Value::Object(Default::default());
             let arguments = match params.get("arguments") {
-                None | Some(Value::Null) => Value::Object(Default::default()),
-                Some(args @ Value::Object(_)) => args.clone(),
+                None | Some(Value::Null) => &empty,
+                Some(args @ Value::Object(_)) => args,
                 Some(_) => return None,
             };
             let result = server.call_plain_tool(name, arguments).await?;

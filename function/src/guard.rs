@@ -28,7 +28,7 @@ fn split_authority(authority: &str) -> Option<Authority<'_>> {
             return None; // brackets hold only IPv6 literals
         }
         (v6, port)
-    } else if authority.matches(':').count() > 1 {
+    } else if authority.bytes().filter(|&b| b == b':').count() > 1 {
         (authority, None) // a bare IPv6 literal
     } else {
         match authority.split_once(':') {

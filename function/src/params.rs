@@ -29,14 +29,14 @@ impl<T: JsonSchema> JsonSchema for Parameters<T> {
 impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Parameters<T> {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
         let arguments = serde_json::Value::Object(context.arguments.take().unwrap_or_default());
-        parse_arguments(&context.name, arguments).map(Parameters)
+        parse_arguments(&context.name, &arguments).map(Parameters)
     }
 }
 
 /// Deserializes tool arguments; on failure a -32602 error naming the tool and the field.
 pub fn parse_arguments<T: DeserializeOwned>(
     tool: &str,
-    arguments: serde_json::Value,
+    arguments: &serde_json::Value,
 ) -> Result<T, ErrorData> {
     serde_path_to_error::deserialize(arguments).map_err(|error| {
         let path = error.path().to_string();
@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn names_a_wrongly_typed_field() {
-        let err = parse_arguments::<Args>("calculate", json!({"a": 1, "b": "two"})).unwrap_err();
+        let err = parse_arguments::<Args>("calculate", &json!({"a": 1, "b": "two"})).unwrap_err();
         assert_eq!(err.code.0, -32602);
         assert!(err.message.contains("`b`"), "{}", err.message);
         assert_eq!(err.data.unwrap()["field"], "b");
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn names_a_missing_field() {
-        let err = parse_arguments::<Args>("calculate", json!({"a": 1})).unwrap_err();
+        let err = parse_arguments::<Args>("calculate", &json!({"a": 1})).unwrap_err();
         assert!(err.message.contains("`b`"), "{}", err.message);
         assert_eq!(err.data.unwrap()["field"], "b");
     }

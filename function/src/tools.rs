@@ -387,7 +387,7 @@ impl McpServer {
     pub(crate) async fn call_plain_tool(
         &self,
         name: &str,
-        arguments: serde_json::Value,
+        arguments: &serde_json::Value,
     ) -> Option<Result<CallToolResult, ErrorData>> {
         use crate::params::parse_arguments as args;
         let call = async {
