@@ -1,7 +1,7 @@
 //! The one axum app, built from an [`AppConfig`] and served locally or on Lambda.
 //!
-//! Request path for `/mcp`: access log → Host/Origin allow-list → API key → JSON-RPC body
-//! checks (size, syntax, batches) → rmcp's stateless Streamable HTTP service.
+//! Request path for `/mcp`: access log → CORS → Host/Origin allow-list → API key → JSON-RPC
+//! body checks (size, syntax, batches) → fast path or rmcp's stateless Streamable HTTP service.
 
 use std::{sync::Arc, time::Instant};
 

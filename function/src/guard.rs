@@ -1,5 +1,5 @@
 //! Host and Origin allow-lists for `/mcp` (DNS-rebinding protection, MCP transport spec).
-//! Pure functions over header values; the middleware that applies them lives in `app`.
+//! Pure functions over header values; `app` applies them to `/mcp` requests.
 
 /// A parsed `host[:port]`: the host without brackets or trailing dots (compared without
 /// regard to ASCII case), borrowed from the header, so a request costs no allocation.

@@ -25,6 +25,9 @@ struct Samples {
     cold: usize,
     warm: usize,
     load_seconds: u32,
+    /// Load rounds per local server, taken in turn (ours, reference, floor, stock, ours, ...)
+    /// so a slow spell of the machine falls on every subject alike; the median round counts.
+    load_rounds: usize,
 }
 
 /// A process killed on drop together with every descendant (the emulator puts the function in
@@ -169,6 +172,37 @@ fn tree_peak_rss_mib(root: u32) -> f64 {
         })
         .sum();
     kib as f64 / 1024.0
+}
+
+#[derive(Clone)]
+struct WrkResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: Option<String>,
+}
+
+/// One bounded wrk run of tools/call against a local server: 2 threads, 32 connections.
+fn wrk_round(wrk: &Path, lua: &Path, port: u16, seconds: u32) -> Result<WrkResult> {
+    let output = Command::new(wrk)
+        .args(["-t2", "-c32", "--latency", &format!("-d{seconds}s"), "-s"])
+        .arg(lua)
+        .arg(format!("http://127.0.0.1:{port}/mcp"))
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let line = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .map(|v| v.trim().to_owned())
+    };
+    Ok(WrkResult {
+        rps: line("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN),
+        p50_ms: line("50%").map_or(f64::NAN, |v| parse_wrk_duration(&v)),
+        p99_ms: line("99%").map_or(f64::NAN, |v| parse_wrk_duration(&v)),
+        non_2xx: line("Non-2xx or 3xx responses:"),
+    })
 }
 
 /// A local server: name, command line, environment.
@@ -324,12 +358,14 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             cold: 3,
             warm: 30,
             load_seconds: 3,
+            load_rounds: 1,
         }
     } else {
         Samples {
             cold: 15,
             warm: 300,
             load_seconds: 10,
+            load_rounds: 3,
         }
     };
     let installed = tools::ensure(root)?;
@@ -389,7 +425,7 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
 
     let mut report = json!({
         "machine": machine(),
-        "samples": {"cold": samples.cold, "warm": samples.warm, "load_seconds": samples.load_seconds},
+        "samples": {"cold": samples.cold, "warm": samples.warm, "load_seconds": samples.load_seconds, "load_rounds": samples.load_rounds},
         "lambda": {}, "local": {}, "artifact": {}, "cost": {},
     });
 
@@ -466,6 +502,8 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             call
         ),
     )?;
+    // Every server is started (and timed) in turn and stays up for the load rounds.
+    let mut servers = Vec::new();
     for (name, argv, env) in &local_subjects {
         eprintln!("bench: local server {name}");
         let port = free_port();
@@ -503,40 +541,29 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
                 String::from_utf8_lossy(&body)
             );
         }
-        let output = Command::new(&wrk)
-            .args([
-                "-t2",
-                "-c32",
-                "--latency",
-                &format!("-d{}s", samples.load_seconds),
-                "-s",
-            ])
-            .arg(&lua)
-            .arg(format!("http://127.0.0.1:{port}/mcp"))
-            .output()?;
-        let text = String::from_utf8_lossy(&output.stdout).into_owned();
-        let rps = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Requests/sec:"))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(f64::NAN);
-        let p99 = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("99%"))
-            .map(|v| parse_wrk_duration(v.trim()))
-            .unwrap_or(f64::NAN);
-        let p50 = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("50%"))
-            .map(|v| parse_wrk_duration(v.trim()))
-            .unwrap_or(f64::NAN);
-        let non_2xx = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-            .map(|v| v.trim().to_owned());
-        report["local"][*name] = json!({"start_to_first_response_ms": first, "requests_per_second": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": non_2xx, "concurrency": 32});
-        drop(proc);
+        report["local"][*name] = json!({"start_to_first_response_ms": first, "concurrency": 32});
+        servers.push((*name, port, proc));
     }
+    let mut rounds: Vec<Vec<WrkResult>> = vec![Vec::new(); servers.len()];
+    for round in 0..samples.load_rounds {
+        for ((name, port, _), results) in servers.iter().zip(&mut rounds) {
+            eprintln!("bench: load round {} on {name}", round + 1);
+            results.push(wrk_round(&wrk, &lua, *port, samples.load_seconds)?);
+        }
+    }
+    for ((name, _, _), results) in servers.iter().zip(&rounds) {
+        let median = |get: fn(&WrkResult) -> f64| {
+            percentile(&results.iter().map(get).collect::<Vec<_>>(), 50.0)
+        };
+        let entry = &mut report["local"][*name];
+        entry["requests_per_second"] = json!(median(|r| r.rps));
+        entry["p50_ms"] = json!(median(|r| r.p50_ms));
+        entry["p99_ms"] = json!(median(|r| r.p99_ms));
+        entry["rounds_requests_per_second"] =
+            json!(results.iter().map(|r| r.rps).collect::<Vec<_>>());
+        entry["non_2xx"] = json!(results.iter().find_map(|r| r.non_2xx.clone()));
+    }
+    drop(servers);
 
     // Artifacts: the zip we ship (`cargo xtask build`: arm64, cargo-lambda, dist profile) vs
     // the reference's deployable tree (server + node_modules + adapter). The x86_64 binary
@@ -803,7 +830,7 @@ pub fn markdown(r: &Value) -> String {
     ));
     let m = &r["machine"];
     format!(
-        "{}\n\nMachine: {} ({} cores), {}. Samples: {} cold starts, {} warm invokes each, {} s of load per local server. \
+        "{}\n\nMachine: {} ({} cores), {}. Samples: {} cold starts, {} warm invokes each, {} s of tools/call load per local server in each of {} rounds taken in turn (median round shown). \
          Prices: ${}/GB-s, ${}/1M requests.\n",
         rows.join("\n"),
         m["cpu"].as_str().unwrap_or(""),
@@ -812,6 +839,7 @@ pub fn markdown(r: &Value) -> String {
         r["samples"]["cold"],
         r["samples"]["warm"],
         r["samples"]["load_seconds"],
+        r["samples"]["load_rounds"],
         PRICE_PER_GB_SECOND,
         PRICE_PER_MILLION_REQUESTS
     )
