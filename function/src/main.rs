@@ -33,11 +33,6 @@ fn body_limit(raw: &str) -> Result<usize, String> {
         .ok_or_else(|| "must be a whole number of bytes from 1024 to 6291456".into())
 }
 
-// A request makes dozens of small, short-lived allocations (headers, JSON values, futures);
-// mimalloc serves them in a fraction of glibc malloc's instructions.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
