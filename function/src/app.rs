@@ -130,7 +130,7 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&s
 // ---------------------------------------------------------------------------------------------
 // Middleware
 
-/// What one request did, for the access log. Inner layers add their part to the response.
+/// What one request did, for the access log. The handler adds its part to the response.
 #[derive(Clone, Debug)]
 struct RpcCall {
     method: Option<String>,
@@ -167,14 +167,14 @@ async fn access_log(request: Request, next: Next) -> Response {
 
 /// DNS-rebinding protection: only listed Hosts, and only listed browser Origins.
 fn host_or_origin_refusal(config: &AppConfig, request: &Request) -> Option<Response> {
-    let host = match header_str(request.headers(), header::HOST) {
+    let host_ok = match header_str(request.headers(), header::HOST) {
         Some(host) => host_allowed(host, &config.allowed_hosts),
         None => request
             .uri()
             .authority()
             .is_some_and(|a| host_allowed(a.as_str(), &config.allowed_hosts)),
     };
-    if !host {
+    if !host_ok {
         return Some(error_response(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -216,15 +216,8 @@ fn authorizer_key_id(config: &AppConfig, request: &Request) -> Option<String> {
 }
 
 /// The id of the client's API key (`x-api-key` or `Authorization: Bearer`, checked in constant
-/// time), or of the key the authorizer accepted; `None` when there is no valid key.
-async fn verified_key_id(
-    state: &AppState,
-    headers: &HeaderMap,
-    from_authorizer: Option<String>,
-) -> Option<String> {
-    if from_authorizer.is_some() {
-        return from_authorizer;
-    }
+/// time); `None` when there is no valid key.
+async fn verified_key_id(state: &AppState, headers: &HeaderMap) -> Option<String> {
     let key = authorizer::presented_key(
         header_str(headers, "x-api-key"),
         header_str(headers, header::AUTHORIZATION),
@@ -287,17 +280,18 @@ async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
     let key_id = if cfg!(feature = "conformance") {
         None
     } else {
-        let from_authorizer = authorizer_key_id(&state.config, &request);
-        match verified_key_id(&state, request.headers(), from_authorizer).await {
+        let key_id = match authorizer_key_id(&state.config, &request) {
             Some(key_id) => Some(key_id),
-            None => {
-                return error_response(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "A valid API key is required: send it in the x-api-key header or as Authorization: Bearer <key>.",
-                );
-            }
+            None => verified_key_id(&state, request.headers()).await,
+        };
+        if key_id.is_none() {
+            return error_response(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "A valid API key is required: send it in the x-api-key header or as Authorization: Bearer <key>.",
+            );
         }
+        key_id
     };
     let mut response = serve_mcp(&state, request).await;
     if let Some(key_id) = key_id {

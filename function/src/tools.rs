@@ -390,27 +390,20 @@ impl McpServer {
         arguments: &serde_json::Value,
     ) -> Option<Result<CallToolResult, ErrorData>> {
         use crate::params::parse_arguments as args;
-        let call = async {
-            match name {
-                "get_weather" => self.get_weather(Parameters(args(name, arguments)?)).await,
-                "calculate" => self.calculate(Parameters(args(name, arguments)?)).await,
-                "lookup_user" => self.lookup_user(Parameters(args(name, arguments)?)).await,
-                "get_server_status" => self.get_server_status().await,
-                _ => self.get_today_date().await,
+        // Each tool named once; an unknown name is `None` (rmcp answers it).
+        let outcome = match name {
+            "get_weather" => {
+                async { self.get_weather(Parameters(args(name, arguments)?)).await }.await
             }
+            "calculate" => async { self.calculate(Parameters(args(name, arguments)?)).await }.await,
+            "lookup_user" => {
+                async { self.lookup_user(Parameters(args(name, arguments)?)).await }.await
+            }
+            "get_server_status" => self.get_server_status().await,
+            "get_today_date" => self.get_today_date().await,
+            _ => return None,
         };
-        const PLAIN: [&str; 5] = [
-            "get_weather",
-            "calculate",
-            "lookup_user",
-            "get_server_status",
-            "get_today_date",
-        ];
-        if PLAIN.contains(&name) {
-            Some(call.await)
-        } else {
-            None
-        }
+        Some(outcome)
     }
 }
 
