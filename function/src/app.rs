@@ -3,14 +3,13 @@
 //! Request path for `/mcp`: access log → CORS → Host/Origin allow-list → API key → JSON-RPC
 //! body checks (size, syntax, batches) → fast path or rmcp's stateless Streamable HTTP service.
 
-use std::{sync::Arc, time::Instant};
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
     body::Body,
     extract::{Request, State},
     http::{HeaderMap, HeaderName, Method, StatusCode, header},
-    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, get},
 };
@@ -26,6 +25,7 @@ use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
+    access_log::{self, AccessLog, KeyId, RpcCall},
     config::{AppConfig, RunMode},
     guard::{host_allowed, origin_allowed},
     server::McpServer,
@@ -63,14 +63,15 @@ pub fn app(config: AppConfig) -> Router {
         server,
     });
     // `/mcp/` too: a trailing slash pasted into a client config should not be a 404.
-    Router::new()
+    let routes = Router::new()
         .route("/mcp", any(mcp_endpoint))
         .route("/mcp/", any(mcp_endpoint))
         .route_layer(cors(&state.config))
         .route("/health", get(health))
         .fallback(not_found)
-        .layer(middleware::from_fn(access_log))
-        .with_state(state)
+        .with_state(state);
+    // Around the whole router once (`Router::layer` would wrap each route in turn).
+    Router::new().fallback_service(AccessLog(routes))
 }
 
 /// CORS for browser-based MCP clients from the allowed origins (loopback locally,
@@ -128,42 +129,7 @@ fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&s
 }
 
 // ---------------------------------------------------------------------------------------------
-// Middleware
-
-/// What one request did, for the access log. The handler adds its part to the response.
-#[derive(Clone, Debug)]
-struct RpcCall {
-    method: Option<String>,
-    tool: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-struct KeyId(String);
-
-/// One structured line per request: method, tool, status, duration (to the response head;
-/// a streamed reply continues after it). Never a key, a header value or a body.
-async fn access_log(request: Request, next: Next) -> Response {
-    if !tracing::enabled!(tracing::Level::INFO) {
-        return next.run(request).await;
-    }
-    let started = Instant::now();
-    let http_method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    let rpc = response.extensions().get::<RpcCall>();
-    let key_id = response.extensions().get::<KeyId>();
-    tracing::info!(
-        http_method = %http_method,
-        path,
-        status = response.status().as_u16(),
-        rpc_method = rpc.and_then(|r| r.method.as_deref()),
-        tool = rpc.and_then(|r| r.tool.as_deref()),
-        key_id = key_id.map(|k| k.0.as_str()),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    response
-}
+// Guards
 
 /// DNS-rebinding protection: only listed Hosts, and only listed browser Origins.
 fn host_or_origin_refusal(config: &AppConfig, request: &Request) -> Option<Response> {
@@ -294,7 +260,7 @@ async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
         key_id
     };
     let mut response = serve_mcp(&state, request).await;
-    if let Some(key_id) = key_id {
+    if let Some(key_id) = key_id.filter(|_| access_log::enabled()) {
         response.extensions_mut().insert(KeyId(key_id));
     }
     response
@@ -302,7 +268,7 @@ async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
 
 async fn serve_mcp(state: &AppState, request: Request) -> Response {
     if !is_json_rpc_post(&request) {
-        return state.mcp.handle(request).await.into_response();
+        return serve_with_rmcp(state, request).await;
     }
     let limit = state.config.max_body_bytes;
     let (parts, body) = request.into_parts();
@@ -348,7 +314,8 @@ async fn serve_mcp(state: &AppState, request: Request) -> Response {
             )
             .await
         }
-        Value::Array(items) => batch(state, &parts, items).await,
+        // Boxed: rare, and its future would otherwise enlarge every request's.
+        Value::Array(items) => Box::pin(batch(state, &parts, items)).await,
         _ => rpc_error(
             StatusCode::BAD_REQUEST,
             Value::Null,
@@ -356,6 +323,12 @@ async fn serve_mcp(state: &AppState, request: Request) -> Response {
             "Invalid Request: the body must be a JSON-RPC 2.0 message object.".into(),
         ),
     }
+}
+
+/// rmcp's service, its future boxed: it is several kilobytes, and inline it would make every
+/// request's future (fast path included) that large, past the allocator's fast size classes.
+async fn serve_with_rmcp(state: &AppState, request: Request) -> Response {
+    Box::pin(state.mcp.handle(request)).await.into_response()
 }
 
 fn parts_to_request(parts: &http::request::Parts, body: impl Into<Body>) -> Request {
@@ -372,7 +345,7 @@ fn parts_to_request(parts: &http::request::Parts, body: impl Into<Body>) -> Requ
 /// answered as JSON-RPC: -32600 for a bad envelope, -32602 for bad params of a known method.
 async fn forward_one(state: &AppState, request: Request, message: &Value) -> Response {
     // Only for the access log: not built when it is off.
-    let call = tracing::enabled!(tracing::Level::INFO).then(|| RpcCall {
+    let call = access_log::enabled().then(|| RpcCall {
         method: message
             .get("method")
             .and_then(Value::as_str)
@@ -389,7 +362,7 @@ async fn forward_one(state: &AppState, request: Request, message: &Value) -> Res
     };
     let mut response = match fast {
         Some(response) => response,
-        None => state.mcp.handle(request).await.into_response(),
+        None => serve_with_rmcp(state, request).await,
     };
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         response = malformed_message(message);

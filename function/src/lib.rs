@@ -1,6 +1,7 @@
 //! serverless-mcp's MCP server: one axum app ([`app::app`]) built from one config, served by
 //! the local embedded server ([`local`]) or on AWS Lambda ([`lambda`]).
 
+mod access_log;
 pub mod app;
 pub mod config;
 #[cfg(feature = "conformance")]

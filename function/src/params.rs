@@ -38,6 +38,11 @@ pub fn parse_arguments<T: DeserializeOwned>(
     tool: &str,
     arguments: &serde_json::Value,
 ) -> Result<T, ErrorData> {
+    // Tracking the path costs allocations on every call; it is only needed for the message,
+    // so valid arguments (the common case) take the plain way.
+    if let Ok(value) = T::deserialize(arguments) {
+        return Ok(value);
+    }
     serde_path_to_error::deserialize(arguments).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner().to_string();

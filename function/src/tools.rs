@@ -191,10 +191,10 @@ pub fn calculate(operation: Operation, a: f64, b: f64) -> Result<Calculation, St
         })
         .map(|d| d.normalize());
     let (result, result_text) = match exact {
-        Some(d) => (
-            d.to_string().parse::<f64>().unwrap_or(f64::NAN),
-            d.to_string(),
-        ),
+        Some(d) => {
+            let text = d.to_string();
+            (text.parse::<f64>().unwrap_or(f64::NAN), text)
+        }
         None => {
             let r = match operation {
                 Operation::Add => a + b,
