@@ -61,16 +61,23 @@ struct ToolSet {
 
 impl ToolSet {
     fn build() -> Self {
-        let router = crate::tools::router();
-        let mut catalog = router.list_all();
+        let mut router = crate::tools::router();
+        // Cleaned in the router itself, so the catalog shares its schemas instead of holding a
+        // second copy of every one.
+        router
+            .map
+            .values_mut()
+            .for_each(|route| clean_schemas(&mut route.attr));
+        let catalog = router.list_all();
         #[cfg(feature = "conformance")]
-        catalog.extend(crate::conformance::tools());
-        for tool in &mut catalog {
-            tool.input_schema = Arc::new(standard_formats(&tool.input_schema));
-            if let Some(schema) = &tool.output_schema {
-                tool.output_schema = Some(Arc::new(standard_formats(schema)));
-            }
-        }
+        let catalog = {
+            let mut catalog = catalog;
+            catalog.extend(crate::conformance::tools().into_iter().map(|mut tool| {
+                clean_schemas(&mut tool);
+                tool
+            }));
+            catalog
+        };
         let mut legacy = ServerResult::ListToolsResult(tool_list(&catalog));
         legacy.strip_result_type_for_legacy_peer();
         let legacy_list_json = serde_json::to_string(&legacy).expect("tool lists serialize");
@@ -293,6 +300,13 @@ impl ServerHandler for McpServer {
         }
         let call = ToolCallContext::new(self, request, context);
         router.call(call).await
+    }
+}
+
+fn clean_schemas(tool: &mut Tool) {
+    tool.input_schema = Arc::new(standard_formats(&tool.input_schema));
+    if let Some(schema) = &tool.output_schema {
+        tool.output_schema = Some(Arc::new(standard_formats(schema)));
     }
 }
 
