@@ -444,12 +444,16 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             }
         }
     }
-    for (subject, (first, init)) in lambda_subjects.iter().zip(&cold) {
-        eprintln!("bench: Lambda warm invokes of {}", subject.name);
+    // Warm invokes in turn as well: one warm emulator per subject, each sample goes round them.
+    eprintln!("bench: Lambda warm invokes");
+    let mut warm = Vec::new();
+    for subject in &lambda_subjects {
         let emulator = Emulator::start(&installed.rie, subject, &logs)?;
         emulator.invoke(&init_event)?;
-        let (mut warm_list, mut warm_call) = (Vec::new(), Vec::new());
-        for _ in 0..samples.warm {
+        warm.push((emulator, Vec::new(), Vec::new()));
+    }
+    for _ in 0..samples.warm {
+        for (subject, (emulator, warm_list, warm_call)) in lambda_subjects.iter().zip(&mut warm) {
             let (elapsed, body) = emulator.invoke(&list_event)?;
             check_reply(subject.name, &body, expected(subject, "calculate"))?;
             warm_list.push(elapsed.as_secs_f64() * 1000.0);
@@ -457,15 +461,20 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             check_reply(subject.name, &body, expected(subject, "42"))?;
             warm_call.push(elapsed.as_secs_f64() * 1000.0);
         }
+    }
+    for ((subject, (first, init)), (emulator, warm_list, warm_call)) in
+        lambda_subjects.iter().zip(&cold).zip(&warm)
+    {
         let rss = tree_peak_rss_mib(emulator.proc.0.id());
         report["lambda"][subject.name] = json!({
             "cold_first_response_ms": stats(first),
             "init_ms": stats(init),
-            "warm_tools_list_ms": stats(&warm_list),
-            "warm_tools_call_ms": stats(&warm_call),
+            "warm_tools_list_ms": stats(warm_list),
+            "warm_tools_call_ms": stats(warm_call),
             "peak_rss_mib": rss,
         });
     }
+    drop(warm);
 
     // Local servers: start-to-first-response, then a fixed-concurrency load of tools/call.
     let local_subjects: [LocalSubject; 4] = [
