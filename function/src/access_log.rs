@@ -33,7 +33,7 @@ pub(crate) fn enabled() -> bool {
 }
 
 #[derive(Clone)]
-pub struct AccessLog<S>(pub S);
+pub(crate) struct AccessLog<S>(pub S);
 
 impl<S> Service<Request> for AccessLog<S>
 where

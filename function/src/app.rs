@@ -325,8 +325,8 @@ async fn serve_mcp(state: &AppState, request: Request) -> Response {
     }
 }
 
-/// rmcp's service, its future boxed: it is several kilobytes, and inline it would make every
-/// request's future (fast path included) that large, past the allocator's fast size classes.
+/// rmcp's service, its future boxed: it is several kilobytes, and inline every request's
+/// future (fast path included) would carry that much, allocated and freed per request.
 async fn serve_with_rmcp(state: &AppState, request: Request) -> Response {
     Box::pin(state.mcp.handle(request)).await.into_response()
 }
