@@ -5,9 +5,12 @@ fn main() -> anyhow::Result<()> {
         std::path::Path::new("schema/aws.json"),
         &[
             "apigatewayv2",
+            "cloudfront",
             "cloudwatch",
+            "cognito",
             "iam",
             "lambda",
+            "route53",
             "secretsmanager",
         ],
     )

@@ -46,6 +46,187 @@ pub fn function_policy(secret_arn: &str, log_group_arn: &str) -> String {
     ])
 }
 
+/// Lets GitHub Actions runs of one repository and branch (or environment) assume the role,
+/// through the account's OIDC provider for GitHub: audience and subject are matched exactly.
+pub fn github_trust_policy(provider_arn: &str, subject: &str) -> String {
+    let host = crate::settings::GITHUB_OIDC_HOST;
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Federated": provider_arn },
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    format!("{host}:aud"): crate::stack::GITHUB_AUDIENCE,
+                    format!("{host}:sub"): subject
+                }
+            }
+        }]
+    })
+    .to_string()
+}
+
+/// What one stage's deploy may touch: its own resources by name prefix where AWS names them
+/// after the logical name (`mcp-<stack>-*`), its domain's zone and certificate.
+#[derive(Debug, Clone)]
+pub struct DeployScope {
+    pub region: String,
+    pub stack: String,
+    pub hosted_zone_id: Option<String>,
+    pub custom_domain: bool,
+    pub cloudfront: bool,
+}
+
+impl DeployScope {
+    pub fn from_settings(s: &crate::settings::Settings) -> Self {
+        Self {
+            region: s.region.clone(),
+            stack: s.stack.clone(),
+            hosted_zone_id: s.hosted_zone_id.clone(),
+            custom_domain: s.custom_domain.is_some(),
+            cloudfront: s.streaming_domain.is_some(),
+        }
+    }
+}
+
+/// The deploy role's permissions: the calls the AWS provider makes to create, update, read
+/// and delete this stack's resources, and nothing for other stages' Lambdas, roles, log groups
+/// or secrets. API Gateway and CloudFront ids are random, so those are scoped to the region
+/// (API Gateway) or the account (CloudFront) only.
+pub fn deploy_policy(scope: &DeployScope, account: &str) -> String {
+    let DeployScope { region, stack, .. } = scope;
+    let prefix = format!("mcp-{stack}-");
+    let mut statements = vec![
+        json!({
+            "Sid": "StageFunctions",
+            "Effect": "Allow",
+            "Action": [
+                "lambda:AddPermission", "lambda:CreateFunction", "lambda:CreateFunctionUrlConfig",
+                "lambda:DeleteFunction", "lambda:DeleteFunctionConcurrency",
+                "lambda:DeleteFunctionUrlConfig", "lambda:GetFunction",
+                "lambda:GetFunctionCodeSigningConfig", "lambda:GetFunctionConcurrency",
+                "lambda:GetFunctionConfiguration", "lambda:GetFunctionRecursionConfig",
+                "lambda:GetFunctionUrlConfig", "lambda:GetPolicy",
+                "lambda:GetRuntimeManagementConfig", "lambda:ListTags",
+                "lambda:ListVersionsByFunction", "lambda:PutFunctionConcurrency",
+                "lambda:RemovePermission", "lambda:TagResource", "lambda:UntagResource",
+                "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+                "lambda:UpdateFunctionUrlConfig"
+            ],
+            "Resource": [format!("arn:aws:lambda:{region}:{account}:function:{prefix}*")]
+        }),
+        json!({
+            "Sid": "StageRoles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:CreateRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:GetRole",
+                "iam:GetRolePolicy", "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:PutRolePolicy",
+                "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole"
+            ],
+            "Resource": [format!("arn:aws:iam::{account}:role/{prefix}*")]
+        }),
+        json!({
+            "Sid": "PassStageRolesToLambda",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [format!("arn:aws:iam::{account}:role/{prefix}*")],
+            "Condition": { "StringEquals": { "iam:PassedToService": "lambda.amazonaws.com" } }
+        }),
+        json!({
+            "Sid": "StageLogGroups",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:DeleteRetentionPolicy",
+                "logs:ListTagsForResource", "logs:ListTagsLogGroup", "logs:PutRetentionPolicy",
+                "logs:TagLogGroup", "logs:TagResource", "logs:UntagLogGroup",
+                "logs:UntagResource"
+            ],
+            "Resource": [
+                format!("arn:aws:logs:{region}:{account}:log-group:{prefix}*"),
+                format!("arn:aws:logs:{region}:{account}:log-group:{prefix}*:*")
+            ]
+        }),
+        json!({
+            "Sid": "ListLogGroups",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogGroups"],
+            "Resource": [format!("arn:aws:logs:{region}:{account}:log-group:*")]
+        }),
+        // API Gateway's access logs are set up through CloudWatch Logs' delivery API, whose
+        // actions take no resource ARN (API Gateway developer guide, "Permissions for
+        // CloudWatch logging" for HTTP APIs).
+        json!({
+            "Sid": "ApiAccessLogDelivery",
+            "Effect": "Allow",
+            "Action": [
+                "logs:CreateLogDelivery", "logs:DeleteLogDelivery",
+                "logs:DescribeResourcePolicies", "logs:GetLogDelivery",
+                "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery"
+            ],
+            "Resource": "*"
+        }),
+        json!({
+            "Sid": "StageSecret",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:CreateSecret", "secretsmanager:DeleteSecret",
+                "secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy",
+                "secretsmanager:GetSecretValue", "secretsmanager:ListSecretVersionIds",
+                "secretsmanager:PutSecretValue", "secretsmanager:TagResource",
+                "secretsmanager:UntagResource", "secretsmanager:UpdateSecret",
+                "secretsmanager:UpdateSecretVersionStage"
+            ],
+            "Resource": [format!("arn:aws:secretsmanager:{region}:{account}:secret:{prefix}*")]
+        }),
+    ];
+    let mut api_resources = vec![
+        format!("arn:aws:apigateway:{region}::/apis"),
+        format!("arn:aws:apigateway:{region}::/apis/*"),
+        format!("arn:aws:apigateway:{region}::/tags/*"),
+    ];
+    if scope.custom_domain {
+        api_resources.push(format!("arn:aws:apigateway:{region}::/domainnames"));
+        api_resources.push(format!("arn:aws:apigateway:{region}::/domainnames/*"));
+    }
+    statements.push(json!({
+        "Sid": "HttpApi",
+        "Effect": "Allow",
+        "Action": ["apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
+        "Resource": api_resources
+    }));
+    if scope.cloudfront {
+        statements.push(json!({
+            "Sid": "StreamingDistribution",
+            "Effect": "Allow",
+            "Action": [
+                "cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags",
+                "cloudfront:DeleteDistribution", "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig", "cloudfront:ListTagsForResource",
+                "cloudfront:TagResource", "cloudfront:UntagResource",
+                "cloudfront:UpdateDistribution"
+            ],
+            "Resource": [format!("arn:aws:cloudfront::{account}:distribution/*")]
+        }));
+    }
+    if let Some(zone) = &scope.hosted_zone_id {
+        statements.push(json!({
+            "Sid": "DomainRecords",
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets"],
+            "Resource": [format!("arn:aws:route53:::hostedzone/{zone}")]
+        }));
+        statements.push(json!({
+            "Sid": "DomainRecordChanges",
+            "Effect": "Allow",
+            "Action": ["route53:GetChange"],
+            "Resource": ["arn:aws:route53:::change/*"]
+        }));
+    }
+    document(statements)
+}
+
 fn document(statements: Vec<Value>) -> String {
     json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
 }

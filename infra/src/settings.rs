@@ -9,22 +9,48 @@ use thiserror::Error;
 /// Pulumi project name: config keys are `serverless-mcp:<key>`.
 pub const PROJECT: &str = "serverless-mcp";
 
-/// Every setting of the project with its default (`None` = required), as declared in
-/// `Pulumi.yaml`; a test keeps the two in step.
-pub const SETTINGS: &[(&str, Option<&str>)] = &[
-    ("apiKey", None),
-    ("architecture", Some("arm64")),
-    ("memorySize", Some("128")),
-    ("timeout", Some("30")),
-    ("authorizerMemorySize", Some("128")),
-    ("logRetentionDays", Some("14")),
-    ("logLevel", Some("info")),
-    ("throttlingRateLimit", Some("50")),
-    ("throttlingBurstLimit", Some("100")),
-    ("authorizerCacheTtl", Some("300")),
-    ("allowedOrigins", Some("")),
-    ("allowedHosts", Some("")),
-    ("functionUrl", Some("true")),
+/// The type a setting is declared with in `Pulumi.yaml` (Pulumi's project schema knows only
+/// `string`, `integer`, `boolean`, `array` and `object`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingType {
+    String,
+    Integer,
+    Boolean,
+}
+
+/// Every setting of the project with its type and default (`None` = no default), as declared
+/// in `Pulumi.yaml`; a test keeps the two in step and validates the file against Pulumi's own
+/// project schema.
+pub const SETTINGS: &[(&str, SettingType, Option<&str>)] = &[
+    ("apiKey", SettingType::String, None),
+    ("architecture", SettingType::String, Some("arm64")),
+    ("memorySize", SettingType::Integer, Some("128")),
+    ("timeout", SettingType::Integer, Some("30")),
+    ("authorizerMemorySize", SettingType::Integer, Some("128")),
+    ("logRetentionDays", SettingType::Integer, Some("14")),
+    ("logLevel", SettingType::String, Some("info")),
+    ("throttlingRateLimit", SettingType::Integer, Some("50")),
+    ("throttlingBurstLimit", SettingType::Integer, Some("100")),
+    ("authorizerCacheTtl", SettingType::Integer, Some("300")),
+    ("allowedOrigins", SettingType::String, Some("")),
+    ("allowedHosts", SettingType::String, Some("")),
+    ("functionUrl", SettingType::Boolean, Some("true")),
+    (
+        "streamingReservedConcurrency",
+        SettingType::Integer,
+        Some("-1"),
+    ),
+    ("secretRecoveryWindowDays", SettingType::Integer, Some("30")),
+    ("customDomain", SettingType::String, Some("")),
+    ("certificateArn", SettingType::String, Some("")),
+    ("hostedZoneId", SettingType::String, Some("")),
+    ("streamingCustomDomain", SettingType::String, Some("")),
+    ("streamingCertificateArn", SettingType::String, Some("")),
+    ("githubRepository", SettingType::String, Some("")),
+    ("githubBranch", SettingType::String, Some("main")),
+    ("githubEnvironment", SettingType::String, Some("")),
+    ("githubSubject", SettingType::String, Some("")),
+    ("githubOidcProviderArn", SettingType::String, Some("")),
 ];
 
 /// Retention periods CloudWatch Logs accepts (days).
@@ -63,13 +89,47 @@ pub struct Settings {
     pub authorizer_memory_size: u32,
     pub log_retention_days: u32,
     pub log_level: String,
-    pub throttling_rate_limit: f64,
+    pub throttling_rate_limit: u32,
     pub throttling_burst_limit: u32,
     pub authorizer_cache_ttl: u32,
     pub allowed_origins: Vec<String>,
     pub allowed_hosts: Vec<String>,
     pub function_url: bool,
+    /// Concurrency reserved for (and capping) the streaming function; `None`: no reservation.
+    pub streaming_reserved_concurrency: Option<u32>,
+    /// Days a deleted secret can be restored (0: deleted at once).
+    pub secret_recovery_window_days: u32,
+    /// The API Gateway endpoint's own domain.
+    pub custom_domain: Option<Domain>,
+    /// The streaming endpoint's own domain (CloudFront in front of the Function URL).
+    pub streaming_domain: Option<Domain>,
+    /// The Route 53 zone for the domains' alias records; without it, DNS is the user's.
+    pub hosted_zone_id: Option<String>,
+    /// A deploy role for GitHub Actions, trusted through GitHub's OIDC provider.
+    pub github: Option<GitHubDeploy>,
 }
+
+/// A custom domain and its ACM certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Domain {
+    pub name: String,
+    pub certificate_arn: String,
+}
+
+/// Who may assume the deploy role: one repository, on one branch or in one environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GitHubDeploy {
+    /// `owner/repo`.
+    pub repository: String,
+    /// The exact `sub` claim of the workflow's token, e.g. `repo:o/r:ref:refs/heads/main`.
+    pub subject: String,
+    /// An existing OIDC provider for token.actions.githubusercontent.com (one per account);
+    /// `None`: the program creates it.
+    pub provider_arn: Option<String>,
+}
+
+/// Where the GitHub Actions OIDC provider lives (it is the same for every account).
+pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
 
 #[derive(Debug, Error, PartialEq)]
 pub enum SettingsError {
@@ -99,7 +159,7 @@ pub enum SettingsError {
     },
     #[error(
         "unknown setting {0:?}; the settings are: {known}",
-        known = SETTINGS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+        known = SETTINGS.iter().map(|(k, _, _)| *k).collect::<Vec<_>>().join(", ")
     )]
     Unknown(String),
     #[error("the stack name {0:?} cannot name an API Gateway stage: use letters, digits, - and _")]
@@ -133,7 +193,7 @@ impl Settings {
         let prefix = format!("{PROJECT}:");
         for full_key in config.keys() {
             if let Some(key) = full_key.strip_prefix(&prefix)
-                && !SETTINGS.iter().any(|(k, _)| *k == key)
+                && !SETTINGS.iter().any(|(k, _, _)| *k == key)
             {
                 return Err(SettingsError::Unknown(key.to_string()));
             }
@@ -152,8 +212,8 @@ impl Settings {
                 .or_else(|| {
                     SETTINGS
                         .iter()
-                        .find(|(k, _)| *k == key)
-                        .and_then(|(_, d)| d.map(str::to_string))
+                        .find(|(k, _, _)| *k == key)
+                        .and_then(|(_, _, d)| d.map(str::to_string))
                 })
                 .unwrap_or_default()
         };
@@ -194,19 +254,6 @@ impl Settings {
                 &log_level,
             ));
         }
-        let rate = get("throttlingRateLimit");
-        let throttling_rate_limit = rate
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|r| r.is_finite() && *r > 0.0 && *r <= 10_000.0)
-            .ok_or_else(|| {
-                invalid(
-                    "throttlingRateLimit",
-                    "a number of requests per second in (0, 10000]",
-                    &rate,
-                )
-            })?;
         let function_url = match get("functionUrl").as_str() {
             "true" => true,
             "false" => false,
@@ -223,6 +270,100 @@ impl Settings {
                 bad,
             ));
         }
+
+        let streaming_reserved_concurrency = match get("streamingReservedConcurrency").trim() {
+            "-1" => None,
+            other => Some(
+                number("streamingReservedConcurrency", other, 0, 100_000).map_err(|_| {
+                    invalid(
+                        "streamingReservedConcurrency",
+                        "-1 (no reservation), 0 (stop the streaming endpoint) or a number of \
+                         concurrent executions up to 100000",
+                        other,
+                    )
+                })?,
+            ),
+        };
+        let secret_recovery_window_days = number(
+            "secretRecoveryWindowDays",
+            &get("secretRecoveryWindowDays"),
+            0,
+            30,
+        )
+        .ok()
+        .filter(|days| *days == 0 || *days >= 7)
+        .ok_or_else(|| {
+            invalid(
+                "secretRecoveryWindowDays",
+                "0 (delete at once) or 7 to 30 days",
+                &get("secretRecoveryWindowDays"),
+            )
+        })?;
+        let custom_domain = domain(
+            ("customDomain", &get("customDomain")),
+            ("certificateArn", &get("certificateArn")),
+            &region,
+        )?;
+        let streaming_domain = domain(
+            ("streamingCustomDomain", &get("streamingCustomDomain")),
+            ("streamingCertificateArn", &get("streamingCertificateArn")),
+            CLOUDFRONT_CERTIFICATE_REGION,
+        )?;
+        if streaming_domain.is_some() && !function_url {
+            return Err(invalid(
+                "streamingCustomDomain",
+                "empty while functionUrl is false (there is no streaming endpoint to name)",
+                &get("streamingCustomDomain"),
+            ));
+        }
+        if let (Some(api), Some(streaming)) = (&custom_domain, &streaming_domain)
+            && api.name == streaming.name
+        {
+            return Err(invalid(
+                "streamingCustomDomain",
+                "a different name from customDomain (one domain per endpoint)",
+                &streaming.name,
+            ));
+        }
+        let hosted_zone_id = match get("hostedZoneId").trim() {
+            "" => None,
+            zone => {
+                let zone = zone.trim_start_matches("/hostedzone/");
+                let valid = zone.starts_with('Z')
+                    && zone.len() <= 32
+                    && zone
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+                if !valid {
+                    return Err(invalid(
+                        "hostedZoneId",
+                        "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+                        zone,
+                    ));
+                }
+                if custom_domain.is_none() && streaming_domain.is_none() {
+                    return Err(invalid(
+                        "hostedZoneId",
+                        "empty unless customDomain or streamingCustomDomain is set",
+                        zone,
+                    ));
+                }
+                Some(zone.to_string())
+            }
+        };
+        let github = github_deploy(
+            &get("githubRepository"),
+            &get("githubBranch"),
+            &get("githubEnvironment"),
+            &get("githubSubject"),
+            &get("githubOidcProviderArn"),
+        )?;
+        let throttling_rate_limit = number(
+            "throttlingRateLimit",
+            &get("throttlingRateLimit"),
+            1,
+            10_000,
+        )?;
 
         Ok(Settings {
             stack: stack.to_string(),
@@ -256,6 +397,12 @@ impl Settings {
             allowed_origins,
             allowed_hosts: list(&get("allowedHosts")),
             function_url,
+            streaming_reserved_concurrency,
+            secret_recovery_window_days,
+            custom_domain,
+            streaming_domain,
+            hosted_zone_id,
+            github,
         })
     }
 
@@ -263,6 +410,192 @@ impl Settings {
     pub fn integration_timeout_ms(&self) -> u32 {
         self.timeout.min(30) * 1000
     }
+}
+
+/// CloudFront takes certificates from us-east-1 only, whatever the stack's region.
+pub const CLOUDFRONT_CERTIFICATE_REGION: &str = "us-east-1";
+
+/// A custom domain from its two settings: both empty (none), or a domain name and an ACM
+/// certificate ARN in `certificate_region`.
+fn domain(
+    (domain_key, name): (&'static str, &str),
+    (certificate_key, arn): (&'static str, &str),
+    certificate_region: &str,
+) -> Result<Option<Domain>, SettingsError> {
+    let (name, arn) = (name.trim().to_ascii_lowercase(), arn.trim());
+    match (name.is_empty(), arn.is_empty()) {
+        (true, true) => return Ok(None),
+        (true, false) => {
+            return Err(invalid(
+                certificate_key,
+                &format!("empty unless {domain_key} is set"),
+                arn,
+            ));
+        }
+        (false, _) => {}
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    let valid_name = name.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    if !valid_name {
+        return Err(invalid(
+            domain_key,
+            "a domain name such as mcp.example.com (no scheme, path or wildcard)",
+            &name,
+        ));
+    }
+    if arn.is_empty() {
+        return Err(invalid(
+            certificate_key,
+            &format!("the ARN of an ACM certificate for {name} in {certificate_region}"),
+            arn,
+        ));
+    }
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let valid_arn = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "acm"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("certificate/")
+            .is_some_and(|id| !id.is_empty());
+    if !valid_arn {
+        return Err(invalid(
+            certificate_key,
+            "an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+            arn,
+        ));
+    }
+    if parts[3] != certificate_region {
+        return Err(invalid(
+            certificate_key,
+            &format!(
+                "a certificate in {certificate_region} (this one is in {}); request or import it there",
+                parts[3]
+            ),
+            arn,
+        ));
+    }
+    Ok(Some(Domain {
+        name,
+        certificate_arn: arn.to_string(),
+    }))
+}
+
+/// The GitHub deploy role's settings: none without a repository.
+fn github_deploy(
+    repository: &str,
+    branch: &str,
+    environment: &str,
+    subject: &str,
+    provider_arn: &str,
+) -> Result<Option<GitHubDeploy>, SettingsError> {
+    let (repository, branch, environment, subject, provider_arn) = (
+        repository.trim(),
+        branch.trim(),
+        environment.trim(),
+        subject.trim(),
+        provider_arn.trim(),
+    );
+    if repository.is_empty() {
+        if !environment.is_empty() || !subject.is_empty() || !provider_arn.is_empty() {
+            return Err(invalid(
+                "githubRepository",
+                "owner/repo when githubEnvironment, githubSubject or githubOidcProviderArn is set",
+                repository,
+            ));
+        }
+        return Ok(None);
+    }
+    // The characters GitHub allows in owner, repository, branch and environment names that
+    // can also appear in an exact `sub` match (no wildcards: the trust is pinned).
+    let plain = |text: &str, extra: &[u8]| {
+        !text.is_empty()
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b) || extra.contains(&b))
+    };
+    let valid_repository = repository
+        .split_once('/')
+        .is_some_and(|(owner, repo)| plain(owner, b"") && plain(repo, b""));
+    if !valid_repository {
+        return Err(invalid(
+            "githubRepository",
+            "owner/repo, e.g. octo-org/serverless-mcp",
+            repository,
+        ));
+    }
+    let subject = if !subject.is_empty() {
+        // Verbatim, for repositories whose tokens carry GitHub's newer `sub` form (owner and
+        // repository ids, custom claim templates). Still exact: no wildcards.
+        let valid = subject.starts_with("repo:")
+            && !subject.contains(['*', '?'])
+            && subject.split(':').count() >= 3;
+        if !valid {
+            return Err(invalid(
+                "githubSubject",
+                "the exact `sub` claim of the workflow's token, e.g. \
+                 repo:octo-org/serverless-mcp:environment:production (no wildcards)",
+                subject,
+            ));
+        }
+        subject.to_string()
+    } else if environment.is_empty() {
+        if !plain(branch, b"/") {
+            return Err(invalid(
+                "githubBranch",
+                "a branch name such as main (no wildcards)",
+                branch,
+            ));
+        }
+        format!("repo:{repository}:ref:refs/heads/{branch}")
+    } else {
+        if !plain(environment, b" ") {
+            return Err(invalid(
+                "githubEnvironment",
+                "a GitHub environment name such as production",
+                environment,
+            ));
+        }
+        format!("repo:{repository}:environment:{environment}")
+    };
+    let provider_arn = match provider_arn {
+        "" => None,
+        arn => {
+            let valid = arn
+                .strip_prefix("arn:aws:iam::")
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(account, resource)| {
+                    account.len() == 12
+                        && account.bytes().all(|b| b.is_ascii_digit())
+                        && resource == format!("oidc-provider/{GITHUB_OIDC_HOST}")
+                });
+            if !valid {
+                return Err(invalid(
+                    "githubOidcProviderArn",
+                    &format!("arn:aws:iam::<account>:oidc-provider/{GITHUB_OIDC_HOST}"),
+                    arn,
+                ));
+            }
+            Some(arn.to_string())
+        }
+    };
+    Ok(Some(GitHubDeploy {
+        repository: repository.to_string(),
+        subject,
+        provider_arn,
+    }))
 }
 
 fn invalid(key: &'static str, expected: &str, value: &str) -> SettingsError {
@@ -384,8 +717,12 @@ mod tests {
         assert_eq!((s.log_retention_days, s.log_level.as_str()), (14, "info"));
         assert_eq!(
             (s.throttling_rate_limit, s.throttling_burst_limit),
-            (50.0, 100)
+            (50, 100)
         );
+        assert_eq!(s.streaming_reserved_concurrency, None);
+        assert_eq!(s.secret_recovery_window_days, 30);
+        assert!(s.custom_domain.is_none() && s.streaming_domain.is_none());
+        assert!(s.hosted_zone_id.is_none() && s.github.is_none());
         assert_eq!(s.authorizer_cache_ttl, 300);
         assert!(s.allowed_origins.is_empty() && s.allowed_hosts.is_empty() && s.function_url);
         assert_eq!(s.client_key, KEY);
@@ -399,7 +736,7 @@ mod tests {
             ("memorySize", "512"),
             ("timeout", "120"),
             ("logRetentionDays", "30"),
-            ("throttlingRateLimit", "2.5"),
+            ("throttlingRateLimit", "25"),
             ("allowedOrigins", "https://claude.ai, http://localhost:6274"),
             ("functionUrl", "false"),
         ])
@@ -407,7 +744,7 @@ mod tests {
         assert_eq!(s.architecture, Architecture::X86_64);
         assert_eq!((s.memory_size, s.timeout), (512, 120));
         assert_eq!(s.integration_timeout_ms(), 30_000);
-        assert_eq!(s.throttling_rate_limit, 2.5);
+        assert_eq!(s.throttling_rate_limit, 25);
         assert_eq!(
             s.allowed_origins,
             ["https://claude.ai", "http://localhost:6274"]
@@ -456,6 +793,15 @@ mod tests {
             ("logRetentionDays", "10"),
             ("logLevel", "loud"),
             ("throttlingRateLimit", "-1"),
+            ("throttlingRateLimit", "2.5"),
+            ("streamingReservedConcurrency", "-2"),
+            ("streamingReservedConcurrency", "many"),
+            ("secretRecoveryWindowDays", "3"),
+            ("secretRecoveryWindowDays", "31"),
+            ("customDomain", "https://mcp.example.com"),
+            ("certificateArn", CERT),
+            ("hostedZoneId", "Z0123456789"),
+            ("githubRepository", "not-a-repo"),
             ("throttlingBurstLimit", "0"),
             ("authorizerCacheTtl", "3601"),
             ("functionUrl", "yes"),
@@ -471,6 +817,165 @@ mod tests {
                     .contains(&format!("pulumi config set {key}"))
             );
         }
+    }
+
+    const CERT: &str = "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e-11";
+    const EDGE_CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e-12";
+
+    #[test]
+    fn custom_domains_need_their_certificates_in_the_right_region() {
+        let s = settings(&[
+            ("customDomain", "MCP.Example.com"),
+            ("certificateArn", CERT),
+            ("streamingCustomDomain", "stream.example.com"),
+            ("streamingCertificateArn", EDGE_CERT),
+            ("hostedZoneId", "/hostedzone/Z0123456789ABC"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.custom_domain,
+            Some(Domain {
+                name: "mcp.example.com".into(),
+                certificate_arn: CERT.into()
+            })
+        );
+        assert_eq!(s.streaming_domain.unwrap().certificate_arn, EDGE_CERT);
+        assert_eq!(s.hosted_zone_id.as_deref(), Some("Z0123456789ABC"));
+
+        for (pairs, key, says) in [
+            (
+                vec![("customDomain", "mcp.example.com")],
+                "certificateArn",
+                "ACM certificate",
+            ),
+            (
+                vec![
+                    ("customDomain", "mcp.example.com"),
+                    ("certificateArn", EDGE_CERT),
+                ],
+                "certificateArn",
+                "in eu-west-1",
+            ),
+            (
+                vec![
+                    ("streamingCustomDomain", "s.example.com"),
+                    ("streamingCertificateArn", CERT),
+                ],
+                "streamingCertificateArn",
+                "in us-east-1",
+            ),
+            (
+                vec![
+                    ("streamingCustomDomain", "s.example.com"),
+                    ("streamingCertificateArn", EDGE_CERT),
+                    ("functionUrl", "false"),
+                ],
+                "streamingCustomDomain",
+                "functionUrl is false",
+            ),
+            (
+                vec![
+                    ("customDomain", "same.example.com"),
+                    ("certificateArn", CERT),
+                    ("streamingCustomDomain", "same.example.com"),
+                    ("streamingCertificateArn", EDGE_CERT),
+                ],
+                "streamingCustomDomain",
+                "different name",
+            ),
+            (
+                vec![("customDomain", "*.example.com"), ("certificateArn", CERT)],
+                "customDomain",
+                "domain name",
+            ),
+        ] {
+            let err = settings(&pairs).unwrap_err();
+            assert!(
+                matches!(&err, SettingsError::Invalid { key: k, .. } if *k == key)
+                    && err.to_string().contains(says),
+                "{pairs:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn github_trust_is_pinned_to_one_branch_or_environment() {
+        let s = settings(&[("githubRepository", "octo-org/serverless-mcp")]).unwrap();
+        let github = s.github.unwrap();
+        assert_eq!(
+            github.subject,
+            "repo:octo-org/serverless-mcp:ref:refs/heads/main"
+        );
+        assert_eq!(github.provider_arn, None);
+        let provider =
+            "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+        let s = settings(&[
+            ("githubRepository", "octo-org/serverless-mcp"),
+            ("githubEnvironment", "production"),
+            ("githubOidcProviderArn", provider),
+        ])
+        .unwrap();
+        let github = s.github.unwrap();
+        assert_eq!(
+            github.subject,
+            "repo:octo-org/serverless-mcp:environment:production"
+        );
+        assert_eq!(github.provider_arn.as_deref(), Some(provider));
+        let orphan = settings(&[("githubEnvironment", "production")]).unwrap_err();
+        assert!(
+            matches!(
+                &orphan,
+                SettingsError::Invalid {
+                    key: "githubRepository",
+                    ..
+                }
+            ),
+            "{orphan}"
+        );
+        let newer = "repo:octo-org@1234/serverless-mcp@5678:ref:refs/heads/main";
+        let s = settings(&[
+            ("githubRepository", "octo-org/serverless-mcp"),
+            ("githubSubject", newer),
+        ])
+        .unwrap();
+        assert_eq!(s.github.unwrap().subject, newer);
+        for (key, value) in [
+            ("githubBranch", "release/*"),
+            ("githubRepository", "octo-org/*"),
+            (
+                "githubOidcProviderArn",
+                "arn:aws:iam::123456789012:oidc-provider/example.com",
+            ),
+            ("githubSubject", "repo:octo-org/*"),
+        ] {
+            let mut pairs = vec![("githubRepository", "octo-org/serverless-mcp")];
+            pairs.retain(|(k, _)| *k != key);
+            pairs.push((key, value));
+            let err = settings(&pairs).unwrap_err();
+            assert!(
+                matches!(&err, SettingsError::Invalid { key: k, .. } if *k == key),
+                "{key}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn reserved_concurrency_and_recovery_window() {
+        let s = settings(&[
+            ("streamingReservedConcurrency", "25"),
+            ("secretRecoveryWindowDays", "0"),
+        ])
+        .unwrap();
+        assert_eq!(s.streaming_reserved_concurrency, Some(25));
+        assert_eq!(s.secret_recovery_window_days, 0);
+        let stopped = settings(&[("streamingReservedConcurrency", "0")]).unwrap();
+        assert_eq!(stopped.streaming_reserved_concurrency, Some(0));
+        assert_eq!(
+            settings(&[("secretRecoveryWindowDays", "7")])
+                .unwrap()
+                .secret_recovery_window_days,
+            7
+        );
     }
 
     #[test]

@@ -5,9 +5,16 @@
 //! package `@pulumi/aws` carries the same facts in its `.d.ts` files: each resource class lists
 //! its outputs, its `...Args` interface the inputs (optional ones end in `?`), `types/input.d.ts`
 //! the nested object types, and the `.js` file the type token. This reads those for the
-//! resources the program uses and writes a schema the generator accepts. Numbers come out as
-//! `number` (the `.d.ts` does not tell integers apart); on the wire both are JSON numbers.
-//! Archives come out as string maps (see `property_type`).
+//! resources the program uses and writes a schema the generator accepts. Archives come out as
+//! string maps (see `property_type`).
+//!
+//! Numbers: the `.d.ts` does not tell integers from doubles, and Pulumi Gestalt 0.0.12 is strict
+//! about the difference when it reads a value back from the engine: it turns every whole number
+//! into an integer (`real_pulumi_connector.rs`, `n.fract() == 0.0`) and then panics reading an
+//! integer into an `f64` output, or a fraction into an `i32` one (`from_value.rs`,
+//! `native.rs:212`). So every number is typed `integer` (what AWS returns for all of them but a
+//! few), and the few that AWS documents as doubles ([`FRACTIONAL`]) stay `number` and are left
+//! out of the resources' outputs, so the program can set them but never read one back.
 
 use std::{
     collections::{BTreeSet, VecDeque},
@@ -25,20 +32,35 @@ pub const AWS_PROVIDER_VERSION: &str = "7.48.0";
 /// `(module, file stem)` of every resource the program registers.
 const RESOURCES: &[(&str, &str)] = &[
     ("apigatewayv2", "api"),
+    ("apigatewayv2", "apiMapping"),
     ("apigatewayv2", "authorizer"),
+    ("apigatewayv2", "domainName"),
     ("apigatewayv2", "integration"),
     ("apigatewayv2", "route"),
     ("apigatewayv2", "stage"),
+    ("cloudfront", "distribution"),
+    ("cloudwatch", "dashboard"),
     ("cloudwatch", "logGroup"),
+    ("cloudwatch", "metricAlarm"),
+    ("cognito", "resourceServer"),
+    ("cognito", "userPool"),
+    ("cognito", "userPoolClient"),
+    ("cognito", "userPoolDomain"),
+    ("iam", "openIdConnectProvider"),
     ("iam", "role"),
     ("iam", "rolePolicy"),
     ("iam", "rolePolicyAttachment"),
     ("lambda", "function"),
     ("lambda", "functionUrl"),
     ("lambda", "permission"),
+    ("route53", "record"),
     ("secretsmanager", "secret"),
     ("secretsmanager", "secretVersion"),
 ];
+
+/// Properties AWS documents as doubles (API Gateway's `throttlingRateLimit`, CloudWatch's alarm
+/// `threshold`): typed `number`, and never outputs (see the module comment).
+const FRACTIONAL: &[&str] = &["throttlingRateLimit", "threshold"];
 
 pub fn regenerate(root: &Path) -> Result<()> {
     let unpacked = root.join(".tools/pulumi-aws");
@@ -94,7 +116,7 @@ fn build_schema(package: &Path) -> Result<Value> {
         let mut properties = Map::new();
         let mut required = BTreeSet::new();
         for m in outputs.iter().filter(|m| m.readonly) {
-            properties.insert(m.name.clone(), property_type(&m.ty, &mut pending)?);
+            properties.insert(m.name.clone(), property_type(&m.name, &m.ty, &mut pending)?);
             if !m.optional && !is_optional_type(&m.ty) {
                 required.insert(m.name.clone());
             }
@@ -102,7 +124,7 @@ fn build_schema(package: &Path) -> Result<Value> {
         let mut input_properties = Map::new();
         let mut required_inputs = BTreeSet::new();
         for m in &args {
-            input_properties.insert(m.name.clone(), property_type(&m.ty, &mut pending)?);
+            input_properties.insert(m.name.clone(), property_type(&m.name, &m.ty, &mut pending)?);
             if !m.optional {
                 required_inputs.insert(m.name.clone());
             }
@@ -129,7 +151,7 @@ fn build_schema(package: &Path) -> Result<Value> {
         let mut properties = Map::new();
         let mut required = BTreeSet::new();
         for m in &fields {
-            properties.insert(m.name.clone(), property_type(&m.ty, &mut pending)?);
+            properties.insert(m.name.clone(), property_type(&m.name, &m.ty, &mut pending)?);
             if !m.optional {
                 required.insert(m.name.clone());
             }
@@ -140,6 +162,7 @@ fn build_schema(package: &Path) -> Result<Value> {
         );
     }
 
+    drop_fractional_outputs(&mut resources, &types);
     Ok(json!({
         "name": "aws",
         "displayName": "AWS",
@@ -151,6 +174,46 @@ fn build_schema(package: &Path) -> Result<Value> {
         "resources": resources,
         "types": types,
     }))
+}
+
+/// Removes every output property that is, or holds, a fractional number (see the module
+/// comment): reading one back could make Gestalt panic.
+fn drop_fractional_outputs(resources: &mut Map<String, Value>, types: &Map<String, Value>) {
+    for resource in resources.values_mut() {
+        let fractional: Vec<String> = resource["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, ty)| holds_fraction(ty, types, &mut BTreeSet::new()))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in fractional {
+            if let Some(properties) = resource["properties"].as_object_mut() {
+                properties.remove(&name);
+            }
+            if let Some(required) = resource["required"].as_array_mut() {
+                required.retain(|n| n.as_str() != Some(&name));
+            }
+        }
+    }
+}
+
+/// Does this schema type hold a `number` anywhere (through arrays, maps and object types)?
+fn holds_fraction(ty: &Value, types: &Map<String, Value>, seen: &mut BTreeSet<String>) -> bool {
+    if ty["type"] == "number" {
+        return true;
+    }
+    if let Some(reference) = ty["$ref"].as_str().and_then(|r| r.strip_prefix("#/types/")) {
+        if !seen.insert(reference.to_string()) {
+            return false;
+        }
+        return types[reference]["properties"]
+            .as_object()
+            .is_some_and(|p| p.values().any(|t| holds_fraction(t, types, seen)));
+    }
+    ["items", "additionalProperties"]
+        .iter()
+        .any(|k| ty.get(*k).is_some_and(|t| holds_fraction(t, types, seen)))
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -268,12 +331,13 @@ fn is_optional_type(ty: &str) -> bool {
         .any(|t| t.trim() == "undefined")
 }
 
-/// A TypeScript property type as a Pulumi schema type; queues referenced object types.
-fn property_type(ty: &str, pending: &mut VecDeque<(String, String)>) -> Result<Value> {
+/// The TypeScript type of property `name` as a Pulumi schema type; queues referenced object
+/// types.
+fn property_type(name: &str, ty: &str, pending: &mut VecDeque<(String, String)>) -> Result<Value> {
     let ty = ty.trim();
     for wrapper in ["pulumi.Input", "pulumi.Output"] {
         if let Some(inner) = unwrap_generic(ty, wrapper) {
-            return property_type(inner, pending);
+            return property_type(name, inner, pending);
         }
     }
     let variants: Vec<&str> = split_top_level(ty, '|')
@@ -290,7 +354,7 @@ fn property_type(ty: &str, pending: &mut VecDeque<(String, String)>) -> Result<V
     }
     let ty = variants.first().context("empty type")?;
     if let Some(item) = ty.strip_suffix("[]") {
-        return Ok(json!({ "type": "array", "items": property_type(item, pending)? }));
+        return Ok(json!({ "type": "array", "items": property_type(name, item, pending)? }));
     }
     if let Some(body) = ty.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
         let value = body
@@ -299,12 +363,13 @@ fn property_type(ty: &str, pending: &mut VecDeque<(String, String)>) -> Result<V
             .with_context(|| format!("unsupported object type `{ty}`"))?;
         let value = value.trim().trim_end_matches(';');
         return Ok(
-            json!({ "type": "object", "additionalProperties": property_type(value, pending)? }),
+            json!({ "type": "object", "additionalProperties": property_type(name, value, pending)? }),
         );
     }
     Ok(match *ty {
         "string" => json!({ "type": "string" }),
-        "number" => json!({ "type": "number" }),
+        "number" if FRACTIONAL.contains(&name) => json!({ "type": "number" }),
+        "number" => json!({ "type": "integer" }),
         "boolean" => json!({ "type": "boolean" }),
         "any" => json!({ "$ref": "pulumi.json#/Any" }),
         // The generator would type archives as plain strings, which cannot carry Pulumi's
@@ -346,7 +411,7 @@ mod tests {
         let mut pending = VecDeque::new();
         let types: Vec<Value> = fields
             .iter()
-            .map(|m| property_type(&m.ty, &mut pending).unwrap())
+            .map(|m| property_type(&m.name, &m.ty, &mut pending).unwrap())
             .collect();
         assert_eq!(fields[0].name, "name");
         assert!(!fields[0].optional && fields[1].optional);
@@ -370,7 +435,54 @@ mod tests {
     #[test]
     fn refuses_types_it_cannot_map() {
         let mut pending = VecDeque::new();
-        assert!(property_type("pulumi.Input<number | boolean>", &mut pending).is_err());
-        assert!(property_type("Date", &mut pending).is_err());
+        assert!(property_type("x", "pulumi.Input<number | boolean>", &mut pending).is_err());
+        assert!(property_type("x", "Date", &mut pending).is_err());
+    }
+
+    #[test]
+    fn numbers_are_integers_and_fractions_are_never_outputs() {
+        let mut pending = VecDeque::new();
+        let number = "pulumi.Input<number | undefined>";
+        assert_eq!(
+            property_type("memorySize", number, &mut pending).unwrap(),
+            json!({"type": "integer"})
+        );
+        assert_eq!(
+            property_type("throttlingRateLimit", number, &mut pending).unwrap(),
+            json!({"type": "number"})
+        );
+        let types = Map::from_iter([(
+            "aws:m/Settings:Settings".to_string(),
+            json!({"type": "object", "properties": {
+                "burst": {"type": "integer"}, "throttlingRateLimit": {"type": "number"}}}),
+        )]);
+        let mut resources = Map::from_iter([(
+            "aws:m/stage:Stage".to_string(),
+            json!({
+                "properties": {
+                    "name": {"type": "string"},
+                    "memorySize": {"type": "integer"},
+                    "settings": {"$ref": "#/types/aws:m/Settings:Settings"},
+                    "allSettings": {"type": "array", "items": {"$ref": "#/types/aws:m/Settings:Settings"}}
+                },
+                "required": ["name", "settings"],
+                "inputProperties": {"settings": {"$ref": "#/types/aws:m/Settings:Settings"}},
+            }),
+        )]);
+        drop_fractional_outputs(&mut resources, &types);
+        let stage = &resources["aws:m/stage:Stage"];
+        assert_eq!(
+            stage["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["memorySize", "name"]
+        );
+        assert_eq!(stage["required"], json!(["name"]));
+        assert!(
+            stage["inputProperties"].get("settings").is_some(),
+            "still settable"
+        );
     }
 }

@@ -85,6 +85,17 @@ impl Run {
 
 /// Runs the infra binary against a fresh mock engine and waits (bounded) for it to finish.
 pub fn run_program(root: &Path, preview: bool, config: &[(&str, &str)], secret: &[&str]) -> Run {
+    run_program_with_env(root, preview, config, secret, &[])
+}
+
+/// [`run_program`] with extra environment variables for the program.
+pub fn run_program_with_env(
+    root: &Path,
+    preview: bool,
+    config: &[(&str, &str)],
+    secret: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let mock = Mock {
@@ -114,6 +125,9 @@ pub fn run_program(root: &Path, preview: bool, config: &[(&str, &str)], secret: 
                 "PULUMI_CONFIG_SECRET_KEYS",
                 serde_json::to_string(secret).unwrap(),
             )
+            // A developer's own CARGO_TARGET_DIR would be refused; tests set it explicitly.
+            .env_remove("CARGO_TARGET_DIR")
+            .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true)
             .output();
@@ -152,24 +166,23 @@ pub fn reveal(value: &Value) -> &Value {
 }
 
 impl Mock {
-    /// Values the provider computes, for the fields the program reads back.
+    /// Values the provider computes, for the fields the program reads back. In a preview the
+    /// engine drops every output that is not known yet (Gestalt does not set
+    /// `supportsPartialValues`; pulumi/pulumi `source_eval.go`), so they are left out.
     fn computed(&self, type_: &str, name: &str, inputs: &Value) -> Map<String, Value> {
-        let physical = format!("{name}-a1b2c3d");
-        let api = "abc123defg";
-        let value = |v: String| {
-            if self.preview {
-                json!(UNKNOWN)
-            } else {
-                json!(v)
-            }
-        };
         let mut out = Map::new();
-        out.insert("id".into(), value(physical.clone()));
+        let physical = format!("{name}-a1b2c3d");
+        // The provider's Check picks auto-names, so a name is known even in a preview.
         let name_value = match inputs.get("name") {
             Some(Value::String(given)) => json!(given),
-            _ => value(physical.clone()),
+            _ => json!(physical),
         };
         out.insert("name".into(), name_value);
+        if self.preview {
+            return out;
+        }
+        let api = "abc123defg";
+        out.insert("id".into(), json!(physical));
         let arn = match type_ {
             "aws:secretsmanager/secret:Secret" => {
                 format!("arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{physical}")
@@ -178,25 +191,38 @@ impl Mock {
                 format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{physical}")
             }
             "aws:iam/role:Role" => format!("arn:aws:iam::{ACCOUNT}:role/{physical}"),
+            "aws:iam/openIdConnectProvider:OpenIdConnectProvider" => {
+                let host = inputs["url"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_start_matches("https://");
+                format!("arn:aws:iam::{ACCOUNT}:oidc-provider/{host}")
+            }
             "aws:lambda/function:Function" => {
                 let arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}");
                 out.insert(
                     "invokeArn".into(),
-                    value(format!(
+                    json!(format!(
                         "arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
                     )),
                 );
+                // AWS reports -1 for a function without reserved concurrency: a whole
+                // number, which Gestalt reads back as an integer.
+                if inputs.get("reservedConcurrentExecutions").is_none() {
+                    out.insert("reservedConcurrentExecutions".into(), json!(-1));
+                }
+                out.insert("sourceCodeSize".into(), json!(5_912_345));
                 arn
             }
             "aws:apigatewayv2/api:Api" => {
-                out.insert("id".into(), value(api.into()));
+                out.insert("id".into(), json!(api));
                 out.insert(
                     "executionArn".into(),
-                    value(format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}")),
+                    json!(format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api}")),
                 );
                 out.insert(
                     "apiEndpoint".into(),
-                    value(format!("https://{api}.execute-api.{REGION}.amazonaws.com")),
+                    json!(format!("https://{api}.execute-api.{REGION}.amazonaws.com")),
                 );
                 format!("arn:aws:apigateway:{REGION}::/apis/{api}")
             }
@@ -204,23 +230,55 @@ impl Mock {
                 let stage = inputs["name"].as_str().unwrap_or("$default");
                 out.insert(
                     "invokeUrl".into(),
-                    value(format!(
+                    json!(format!(
                         "https://{api}.execute-api.{REGION}.amazonaws.com/{stage}"
                     )),
                 );
                 format!("arn:aws:apigateway:{REGION}::/apis/{api}/stages/{stage}")
             }
+            "aws:apigatewayv2/domainName:DomainName" => {
+                let mut configuration = inputs["domainNameConfiguration"].clone();
+                configuration["targetDomainName"] =
+                    json!(format!("d-{physical}.execute-api.{REGION}.amazonaws.com"));
+                configuration["hostedZoneId"] = json!(API_GATEWAY_ZONE);
+                out.insert("domainNameConfiguration".into(), configuration);
+                format!(
+                    "arn:aws:apigateway:{REGION}::/domainnames/{}",
+                    inputs["domainName"].as_str().unwrap_or("")
+                )
+            }
+            "aws:cloudfront/distribution:Distribution" => {
+                out.insert(
+                    "domainName".into(),
+                    json!(format!("{physical}.cloudfront.net")),
+                );
+                out.insert("hostedZoneId".into(), json!("Z2FDTNDATAQYW2"));
+                format!("arn:aws:cloudfront::{ACCOUNT}:distribution/{physical}")
+            }
             "aws:lambda/functionUrl:FunctionUrl" => {
                 out.insert(
                     "functionUrl".into(),
-                    value(format!("https://xyz789.lambda-url.{REGION}.on.aws/")),
+                    json!(format!("https://xyz789.lambda-url.{REGION}.on.aws/")),
                 );
                 format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}")
             }
             _ => format!("arn:aws:mock:{REGION}:{ACCOUNT}:{physical}"),
         };
-        out.insert("arn".into(), value(arn));
+        out.insert("arn".into(), json!(arn));
         out
+    }
+}
+
+/// API Gateway's regional hosted zone in the mock's region.
+pub const API_GATEWAY_ZONE: &str = "ZLY8HYME6SFDD";
+
+/// Does this value hold the unknown marker anywhere?
+fn contains_unknown(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s == UNKNOWN,
+        Value::Array(items) => items.iter().any(contains_unknown),
+        Value::Object(map) => map.values().any(contains_unknown),
+        _ => false,
     }
 }
 
@@ -272,12 +330,13 @@ impl ResourceMonitor for Mock {
         let mut object = Map::new();
         if request.custom {
             object = inputs.as_object().cloned().unwrap_or_default();
+            // Inputs not known yet stay unknown in the outputs: dropped, as the engine does.
+            object.retain(|_, value| !contains_unknown(value));
             object.extend(self.computed(&request.r#type, &request.name, &inputs));
         }
         let id = object
             .get("id")
             .and_then(Value::as_str)
-            .filter(|id| *id != UNKNOWN)
             .unwrap_or_default()
             .to_string();
         self.recorded.lock().unwrap().resources.push(Registered {

@@ -1,10 +1,8 @@
 //! The real infra binary against a mock Pulumi engine: the resource graph it registers.
 
-mod engine;
-
 use std::{fs, io::Write, path::Path};
 
-use engine::{Registered, Run, UNKNOWN, is_secret, reveal, run_program};
+use crate::engine::{self, Registered, Run, UNKNOWN, is_secret, reveal, run_program};
 use serde_json::{Value, json};
 
 const KEY: &str = "test-key-0123456789abcdef";
@@ -691,33 +689,6 @@ fn missing_stale_or_foreign_zips_are_refused() {
         message.contains("is older than") && message.contains("function/src/lib.rs"),
         "{message}"
     );
-}
-
-#[test]
-fn pulumi_yaml_declares_every_setting_with_its_default() {
-    let yaml =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Pulumi.yaml")).unwrap();
-    let lines: Vec<&str> = yaml.lines().collect();
-    for (key, default) in infra::settings::SETTINGS {
-        let start = lines
-            .iter()
-            .position(|l| l.trim_end() == format!("  {key}:"))
-            .unwrap_or_else(|| panic!("Pulumi.yaml declares no {key}"));
-        let block: Vec<&str> = lines[start + 1..]
-            .iter()
-            .take_while(|l| l.starts_with("    "))
-            .map(|l| l.trim())
-            .collect();
-        assert!(
-            block.iter().any(|l| l.starts_with("type: ")),
-            "{key} has no type"
-        );
-        let declared = block
-            .iter()
-            .find_map(|l| l.strip_prefix("default: "))
-            .map(|d| d.trim_matches('"'));
-        assert_eq!(declared, *default, "default of {key}");
-    }
 }
 
 #[test]
