@@ -39,8 +39,11 @@ const REGION: &str = "eu-west-1";
 pub struct Registered {
     pub type_: String,
     pub name: String,
+    pub urn: String,
     pub custom: bool,
     pub inputs: Value,
+    /// What the engine answered: the inputs and the values the provider computed.
+    pub outputs: Value,
 }
 
 #[derive(Default)]
@@ -208,7 +211,10 @@ impl Mock {
                 );
                 // AWS reports -1 for a function without reserved concurrency: a whole
                 // number, which Gestalt reads back as an integer.
-                if inputs.get("reservedConcurrentExecutions").is_none() {
+                if inputs
+                    .get("reservedConcurrentExecutions")
+                    .is_none_or(Value::is_null)
+                {
                     out.insert("reservedConcurrentExecutions".into(), json!(-1));
                 }
                 out.insert("sourceCodeSize".into(), json!(5_912_345));
@@ -342,8 +348,10 @@ impl ResourceMonitor for Mock {
         self.recorded.lock().unwrap().resources.push(Registered {
             type_: request.r#type,
             name: request.name,
+            urn: urn.clone(),
             custom: request.custom,
             inputs,
+            outputs: Value::Object(object.clone()),
         });
         Ok(Response::new(RegisterResourceResponse {
             urn,

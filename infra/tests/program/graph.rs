@@ -501,6 +501,13 @@ fn preview_registers_the_same_graph_with_unknowns() {
     );
     let outputs = preview.outputs.as_ref().expect("outputs in a preview too");
     assert!(outputs.get("mcpUrl").is_some() && outputs.get("clientConfig").is_some());
+
+    // Every optional part, previewed as on a first `pulumi preview`: nothing computed is known.
+    let mut config = base_config();
+    config.extend(everything());
+    let preview = run_program(root.path(), true, &config, SECRET_KEYS);
+    assert!(preview.status.success(), "{}", preview.stderr);
+    assert_eq!(graph(&preview), graph(&up(root.path(), &everything())));
 }
 
 #[test]
@@ -725,5 +732,553 @@ fn the_committed_dev_stage_deploys() {
     assert_eq!(
         run.named("mcp-dev-function-logs").inputs["retentionInDays"],
         7.0
+    );
+}
+
+const CERT: &str = "arn:aws:acm:eu-west-1:123456789012:certificate/1111-2222";
+const EDGE_CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/3333-4444";
+const ZONE: &str = "Z0123456789ABCDEFGHIJ";
+
+/// Every optional part of a stage switched on.
+fn everything() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("serverless-mcp:customDomain", "mcp.example.com"),
+        ("serverless-mcp:certificateArn", CERT),
+        ("serverless-mcp:streamingCustomDomain", "stream.example.com"),
+        ("serverless-mcp:streamingCertificateArn", EDGE_CERT),
+        ("serverless-mcp:hostedZoneId", ZONE),
+        ("serverless-mcp:streamingReservedConcurrency", "25"),
+        ("serverless-mcp:githubRepository", "octo-org/serverless-mcp"),
+        ("serverless-mcp:allowedOrigins", "https://claude.ai"),
+    ]
+}
+
+/// Position of a resource in the order the engine saw registrations.
+fn position(run: &Run, name: &str) -> usize {
+    run.resources
+        .iter()
+        .position(|r| r.name == name)
+        .unwrap_or_else(|| panic!("{name} was not registered"))
+}
+
+#[test]
+fn first_deploy_order_leaves_no_window() {
+    let root = root_with_zips(ARM64);
+    // Several runs: Gestalt awaits a resource's inputs in HashMap order, which varies.
+    for _ in 0..3 {
+        let run = up(root.path(), &everything());
+        let before = |first: &str, then: &str| {
+            assert!(
+                position(&run, first) < position(&run, then),
+                "{first} must be registered (and created) before {then}"
+            );
+        };
+        for function in [
+            "mcp-dev-function",
+            "mcp-dev-streaming",
+            "mcp-dev-authorizer",
+        ] {
+            // A function never runs without its permissions or its key.
+            before(&format!("{function}-policy"), function);
+            before("mcp-dev-api-key-value", function);
+        }
+        // The API is reachable only through its stage: every route leads somewhere and both
+        // Lambdas may be invoked before the stage exists.
+        for part in [
+            "route-post",
+            "route-get",
+            "route-delete",
+            "route-health",
+            "route-options",
+            "integration",
+            "api-authorizer",
+            "api-invoke-function",
+            "api-invoke-authorizer",
+        ] {
+            before(&format!("mcp-dev-{part}"), "mcp-dev-stage");
+        }
+        before("mcp-dev-stage", "mcp-dev-domain-mapping");
+        // The public URL exists only once it may be invoked.
+        before("mcp-dev-url-invoke-url", "mcp-dev-streaming-url");
+        before("mcp-dev-url-invoke-function", "mcp-dev-streaming-url");
+        before("mcp-dev-streaming-url", "mcp-dev-streaming-cdn");
+        before("mcp-dev-streaming-cdn", "mcp-dev-streaming-domain-a");
+        before("mcp-dev-domain", "mcp-dev-domain-a");
+    }
+}
+
+/// The identifying values a resource hands to others (ids, ARNs, names, URLs).
+fn handles(resource: &Registered) -> Vec<String> {
+    let o = &resource.outputs;
+    let mut values: Vec<String> = [
+        "id",
+        "arn",
+        "name",
+        "invokeArn",
+        "executionArn",
+        "domainName",
+    ]
+    .iter()
+    .filter_map(|k| o[*k].as_str())
+    .map(str::to_string)
+    .collect();
+    if let Some(url) = o["functionUrl"].as_str() {
+        values.push(
+            url.trim_start_matches("https://")
+                .trim_end_matches('/')
+                .to_string(),
+        );
+    }
+    if let Some(target) = o["domainNameConfiguration"]["targetDomainName"].as_str() {
+        values.push(target.to_string());
+    }
+    // Only what the provider computed: a value the resource was given (a domain name from the
+    // config, say) shows up in others' inputs without any data flow between them.
+    let mut given = Vec::new();
+    strings(&resource.inputs, &mut given);
+    values.retain(|v| v.len() >= 8 && !given.contains(v));
+    values
+}
+
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+/// (referrer, referred) for every input of one resource that carries another's handle.
+fn references(run: &Run) -> Vec<(&Registered, &Registered)> {
+    let mut pairs = Vec::new();
+    for from in run.resources.iter().filter(|r| r.custom) {
+        let mut texts = Vec::new();
+        strings(&from.inputs, &mut texts);
+        for to in run
+            .resources
+            .iter()
+            .filter(|r| r.custom && r.name != from.name)
+        {
+            let handles = handles(to);
+            if texts
+                .iter()
+                .any(|t| handles.iter().any(|h| t.contains(h.as_str())))
+            {
+                pairs.push((from, to));
+            }
+        }
+    }
+    pairs
+}
+
+#[test]
+fn destroy_order_covers_every_reference_the_program_makes() {
+    let root = root_with_zips(ARM64);
+    let run = up(root.path(), &everything());
+    let pairs = references(&run);
+    assert!(pairs.len() > 30, "found only {} references", pairs.len());
+    for (from, to) in &pairs {
+        assert!(
+            infra::teardown::may_refer(&from.type_, &to.type_),
+            "{} refers to {} but teardown::REFERENCES does not say {} may refer to {}",
+            from.name,
+            to.name,
+            from.type_,
+            to.type_
+        );
+    }
+    for resource in run.resources.iter().filter(|r| r.custom) {
+        assert!(
+            infra::teardown::tier(&resource.type_).is_some(),
+            "{} has no destroy tier",
+            resource.type_
+        );
+    }
+
+    // The plan the binary prints for this stack's export deletes referrers first.
+    let export = json!({"version": 3, "deployment": {"resources": run
+        .resources
+        .iter()
+        .map(|r| json!({"urn": r.urn, "type": r.type_, "custom": r.custom}))
+        .collect::<Vec<_>>()}});
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_infra"))
+        .arg("destroy-plan")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(export.to_string().as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let plan: infra::teardown::Plan = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(plan.unknown.is_empty(), "{:?}", plan.unknown);
+    let tier_of = |urn: &str| plan.tiers.iter().position(|t| t.iter().any(|u| u == urn));
+    let planned: usize = plan.tiers.iter().map(Vec::len).sum();
+    assert_eq!(planned, run.resources.iter().filter(|r| r.custom).count());
+    for (from, to) in &pairs {
+        assert!(
+            tier_of(&from.urn) < tier_of(&to.urn),
+            "{} is deleted before {}, which refers to it",
+            to.name,
+            from.name
+        );
+    }
+}
+
+#[test]
+fn custom_domains_route_53_and_cloudfront() {
+    let root = root_with_zips(ARM64);
+    let run = up(root.path(), &everything());
+
+    let domain = run.named("mcp-dev-domain");
+    assert_eq!(domain.inputs["domainName"], "mcp.example.com");
+    let configuration = &domain.inputs["domainNameConfiguration"];
+    assert_eq!(
+        (
+            &configuration["certificateArn"],
+            &configuration["endpointType"],
+            &configuration["securityPolicy"]
+        ),
+        (&json!(CERT), &json!("REGIONAL"), &json!("TLS_1_2"))
+    );
+    let mapping = run.named("mcp-dev-domain-mapping");
+    assert_eq!(mapping.inputs["apiId"], "abc123defg");
+    assert_eq!(mapping.inputs["domainName"], "mcp.example.com");
+    assert_eq!(mapping.inputs["stage"], "dev");
+    assert!(
+        mapping
+            .inputs
+            .get("apiMappingKey")
+            .is_none_or(Value::is_null),
+        "mapped at the root"
+    );
+    for record_type in ["a", "aaaa"] {
+        let record = run.named(&format!("mcp-dev-domain-{record_type}"));
+        assert_eq!(record.inputs["zoneId"], ZONE);
+        assert_eq!(record.inputs["name"], "mcp.example.com");
+        assert_eq!(record.inputs["type"], record_type.to_uppercase());
+        let alias = &record.inputs["aliases"][0];
+        assert_eq!(
+            alias["name"],
+            format!(
+                "d-{}.execute-api.eu-west-1.amazonaws.com",
+                id_of("mcp-dev-domain")
+            )
+        );
+        assert_eq!(alias["zoneId"], engine::API_GATEWAY_ZONE);
+    }
+    let env = env_of(run.named("mcp-dev-function"));
+    assert_eq!(
+        env["MCP_ALLOWED_HOSTS"],
+        "*.execute-api.eu-west-1.amazonaws.com,mcp.example.com"
+    );
+
+    // CloudFront in front of the Function URL: streaming, nothing cached, Host left to the URL.
+    let cdn = run.named("mcp-dev-streaming-cdn");
+    let i = &cdn.inputs;
+    assert_eq!(i["aliases"], json!(["stream.example.com"]));
+    assert_eq!(i["enabled"], true);
+    let origin = &i["origins"][0];
+    assert_eq!(origin["domainName"], "xyz789.lambda-url.eu-west-1.on.aws");
+    assert_eq!(
+        origin["customOriginConfig"]["originProtocolPolicy"],
+        "https-only"
+    );
+    assert_eq!(origin["customOriginConfig"]["originReadTimeout"], 60.0);
+    assert!(
+        origin
+            .get("originAccessControlId")
+            .is_none_or(Value::is_null),
+        "no OAC: MCP clients cannot sign bodies"
+    );
+    let behavior = &i["defaultCacheBehavior"];
+    assert_eq!(behavior["targetOriginId"], origin["originId"]);
+    assert_eq!(behavior["viewerProtocolPolicy"], "https-only");
+    assert_eq!(
+        behavior["cachePolicyId"],
+        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    );
+    assert_eq!(
+        behavior["originRequestPolicyId"],
+        "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    );
+    for method in ["POST", "GET", "DELETE", "OPTIONS"] {
+        assert!(
+            behavior["allowedMethods"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(method))
+        );
+    }
+    assert_eq!(i["viewerCertificate"]["acmCertificateArn"], EDGE_CERT);
+    assert_eq!(i["viewerCertificate"]["sslSupportMethod"], "sni-only");
+    let record = run.named("mcp-dev-streaming-domain-a");
+    assert_eq!(record.inputs["name"], "stream.example.com");
+    assert_eq!(
+        record.inputs["aliases"][0],
+        json!({"name": format!("{}.cloudfront.net", id_of("mcp-dev-streaming-cdn")), "zoneId": "Z2FDTNDATAQYW2", "evaluateTargetHealth": false})
+    );
+    assert_eq!(
+        env_of(run.named("mcp-dev-streaming"))["MCP_ALLOWED_HOSTS"],
+        "*.lambda-url.eu-west-1.on.aws,stream.example.com"
+    );
+
+    // Outputs and client configs use the domains.
+    let outputs = run.outputs.as_ref().unwrap();
+    assert_eq!(outputs["mcpUrl"], "https://mcp.example.com/mcp");
+    assert_eq!(outputs["streamingMcpUrl"], "https://stream.example.com/mcp");
+    assert!(
+        outputs.get("customDomainTarget").is_none(),
+        "Route 53 manages the zone"
+    );
+    let client = reveal(&outputs["clientConfig"]);
+    assert_eq!(client["mcpUrl"], "https://mcp.example.com/mcp");
+    assert_eq!(client["streamingMcpUrl"], "https://stream.example.com/mcp");
+
+    // Without a zone the program says where DNS must point.
+    let mut own_dns = everything();
+    own_dns.retain(|(k, _)| *k != "serverless-mcp:hostedZoneId");
+    let run = up(root.path(), &own_dns);
+    assert!(run.of_type("aws:route53/record:Record").is_empty());
+    let outputs = run.outputs.as_ref().unwrap();
+    assert_eq!(
+        outputs["customDomainTarget"],
+        format!(
+            "d-{}.execute-api.eu-west-1.amazonaws.com",
+            id_of("mcp-dev-domain")
+        )
+    );
+    assert_eq!(
+        outputs["streamingCustomDomainTarget"],
+        format!("{}.cloudfront.net", id_of("mcp-dev-streaming-cdn"))
+    );
+}
+
+#[test]
+fn reserved_concurrency_recovery_window_and_numbers_read_back() {
+    let root = root_with_zips(ARM64);
+    let run = up(root.path(), &[]);
+    assert!(
+        run.named("mcp-dev-streaming")
+            .inputs
+            .get("reservedConcurrentExecutions")
+            .is_none_or(Value::is_null),
+        "no reservation by default"
+    );
+    assert_eq!(
+        run.named("mcp-dev-api-key").inputs["recoveryWindowInDays"],
+        30.0
+    );
+    // Whole numbers come back from the engine and are read (Gestalt turns them into
+    // integers; an f64-typed output would panic here).
+    let limits = |run: &Run| -> Vec<(String, f64)> {
+        run.outputs.as_ref().unwrap()["limits"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        limits(&run),
+        [
+            ("memorySize".to_string(), 128.0),
+            ("streamingReservedConcurrency".to_string(), -1.0),
+            ("timeoutSeconds".to_string(), 30.0)
+        ]
+    );
+
+    let run = up(
+        root.path(),
+        &[
+            ("serverless-mcp:streamingReservedConcurrency", "25"),
+            ("serverless-mcp:secretRecoveryWindowDays", "0"),
+            ("serverless-mcp:memorySize", "256"),
+        ],
+    );
+    assert_eq!(
+        run.named("mcp-dev-streaming").inputs["reservedConcurrentExecutions"],
+        25.0
+    );
+    assert!(
+        run.named("mcp-dev-function")
+            .inputs
+            .get("reservedConcurrentExecutions")
+            .is_none_or(Value::is_null),
+        "API Gateway's own throttling guards the other function"
+    );
+    assert_eq!(
+        run.named("mcp-dev-api-key").inputs["recoveryWindowInDays"],
+        0.0
+    );
+    assert_eq!(
+        limits(&run),
+        [
+            ("memorySize".to_string(), 256.0),
+            ("streamingReservedConcurrency".to_string(), 25.0),
+            ("timeoutSeconds".to_string(), 30.0)
+        ]
+    );
+}
+
+#[test]
+fn github_deploy_role_is_pinned_and_scoped() {
+    let root = root_with_zips(ARM64);
+    let run = up(root.path(), &everything());
+    let provider = run.named("github-oidc-dev");
+    assert_eq!(
+        provider.inputs["url"],
+        "https://token.actions.githubusercontent.com"
+    );
+    assert_eq!(
+        provider.inputs["clientIdLists"],
+        json!(["sts.amazonaws.com"])
+    );
+    let provider_arn =
+        "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
+
+    let role = run.named("github-deploy-dev");
+    assert!(
+        !role.name.starts_with("mcp-dev-"),
+        "outside the prefix its own policy manages"
+    );
+    let trust: Value =
+        serde_json::from_str(role.inputs["assumeRolePolicy"].as_str().unwrap()).unwrap();
+    let statements = trust["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        statements[0]["Principal"],
+        json!({"Federated": provider_arn})
+    );
+    assert_eq!(statements[0]["Action"], "sts:AssumeRoleWithWebIdentity");
+    assert_eq!(
+        statements[0]["Condition"],
+        json!({"StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:octo-org/serverless-mcp:ref:refs/heads/main"
+        }})
+    );
+    let outputs = run.outputs.as_ref().unwrap();
+    assert_eq!(
+        outputs["githubDeployRoleArn"],
+        format!(
+            "arn:aws:iam::123456789012:role/{}",
+            id_of("github-deploy-dev")
+        )
+    );
+
+    let policy = run.named("github-deploy-dev-policy");
+    assert_eq!(policy.inputs["role"], id_of("github-deploy-dev"));
+    let doc: Value = serde_json::from_str(policy.inputs["policy"].as_str().unwrap()).unwrap();
+    let mut prefixed = 0;
+    for statement in doc["Statement"].as_array().unwrap() {
+        let actions = statement["Action"].as_array().unwrap();
+        assert!(
+            actions.iter().all(|a| !a.as_str().unwrap().contains('*')),
+            "{statement}"
+        );
+        let resources: Vec<&str> = match &statement["Resource"] {
+            Value::String(s) => vec![s],
+            Value::Array(a) => a.iter().map(|r| r.as_str().unwrap()).collect(),
+            other => panic!("{other}"),
+        };
+        for resource in &resources {
+            if resource.contains(":function:")
+                || resource.contains(":role/")
+                || resource.contains(":secret:")
+                || resource.contains(":log-group:mcp")
+            {
+                assert!(
+                    resource.contains("mcp-dev-"),
+                    "{resource} is outside the stage"
+                );
+                assert!(
+                    resource.contains(":123456789012:") || resource.contains("::123456789012:"),
+                    "{resource}"
+                );
+                prefixed += 1;
+            }
+        }
+        if resources == ["*"] {
+            assert!(
+                actions
+                    .iter()
+                    .all(|a| a.as_str().unwrap().starts_with("logs:")
+                        && a.as_str().unwrap().contains("Deliver")
+                        || ["logs:DescribeResourcePolicies", "logs:PutResourcePolicy"]
+                            .contains(&a.as_str().unwrap())),
+                "only log-delivery actions take no resource: {statement}"
+            );
+        }
+        if actions.contains(&json!("iam:PassRole")) {
+            assert_eq!(
+                statement["Condition"],
+                json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})
+            );
+        }
+        if actions.contains(&json!("route53:ChangeResourceRecordSets")) {
+            assert_eq!(
+                resources,
+                [format!("arn:aws:route53:::hostedzone/{ZONE}").as_str()]
+            );
+        }
+    }
+    assert!(prefixed >= 4);
+
+    // An account that already has GitHub's provider names it instead.
+    let mut existing = everything();
+    existing.push(("serverless-mcp:githubOidcProviderArn", provider_arn));
+    existing.push(("serverless-mcp:githubEnvironment", "production"));
+    let run = up(root.path(), &existing);
+    assert!(
+        run.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+            .is_empty()
+    );
+    let trust: Value = serde_json::from_str(
+        run.named("github-deploy-dev").inputs["assumeRolePolicy"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Federated"],
+        provider_arn
+    );
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+        "repo:octo-org/serverless-mcp:environment:production"
+    );
+    // Without a repository: no provider, no role.
+    let run = up(root.path(), &[]);
+    assert!(run.resources.iter().all(|r| !r.name.starts_with("github-")));
+}
+
+#[test]
+fn a_stale_program_or_a_foreign_target_dir_is_refused() {
+    let root = root_with_zips(ARM64);
+    let run = engine::run_program_with_env(
+        root.path(),
+        false,
+        &base_config(),
+        SECRET_KEYS,
+        &[("CARGO_TARGET_DIR", "/tmp/somewhere-else")],
+    );
+    assert!(!run.status.success());
+    assert!(run.resources.is_empty());
+    assert!(run.stderr.contains("CARGO_TARGET_DIR"), "{}", run.stderr);
+
+    let source = root.path().join("infra/src/stack/mod.rs");
+    fs::create_dir_all(source.parent().unwrap()).unwrap();
+    fs::write(&source, "// edited after the program was built\n").unwrap();
+    let message = refused(root.path(), &base_config(), SECRET_KEYS);
+    assert!(
+        message.contains("older than") && message.contains("cargo build --release -p infra"),
+        "{message}"
     );
 }
