@@ -50,8 +50,18 @@ impl Server {
                 .map(str::to_string)
                 .with_context(|| format!("clientConfig has no {name}"))
         };
-        if config["apiKey"].as_str() == Some("[secret]") {
-            bail!("clientConfig is still masked: read it with --show-secrets");
+        // `pulumi stack output --json` without --show-secrets prints a secret output as the
+        // string "[secret]" (the whole of clientConfig is one secret).
+        if config.as_str() == Some("[secret]") || config["apiKey"].as_str() == Some("[secret]") {
+            bail!(
+                "clientConfig is a secret output and was read masked. Let this command ask \
+                 Pulumi itself (leave out --outputs), or save the outputs with the secret shown:\n  \
+                 pulumi stack output --json --show-secrets --stack <stack> > outputs.json\n\
+                 and pass --outputs outputs.json (the file holds the API key: keep it private)"
+            );
+        }
+        if !config.is_object() {
+            bail!("clientConfig is not the object this program exports: {config}");
         }
         let url = match endpoint {
             Endpoint::ApiGateway => field("mcpUrl")?,
@@ -332,6 +342,15 @@ mod tests {
         let mut masked = outputs();
         masked["clientConfig"]["apiKey"] = json!("[secret]");
         assert!(Server::from_outputs(&masked, Endpoint::ApiGateway).is_err());
+        let whole = json!({"mcpUrl": "https://x/mcp", "clientConfig": "[secret]"});
+        let err = format!(
+            "{:#}",
+            Server::from_outputs(&whole, Endpoint::ApiGateway).unwrap_err()
+        );
+        assert!(
+            err.contains("--show-secrets") && !err.contains("has no mcpUrl"),
+            "{err}"
+        );
         assert!(Server::from_outputs(&json!({}), Endpoint::ApiGateway).is_err());
     }
 

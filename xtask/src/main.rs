@@ -3,14 +3,16 @@
 //! - `test`: installs what the tests need into ignored folders (`.tools/`, `tests/npm/node_modules`),
 //!   builds the release binaries once, and runs every test, end to end included.
 //! - `bench [--quick]`: the side-by-side benchmark (see `bench.rs`).
-//! - `build [--arch]`, `deploy --stack`, `client-config`: ship it (see `deploy.rs`,
-//!   `client_config.rs`); `aws-schema` regenerates the provider schema subset.
+//! - `build [--arch]`, `deploy --stack`, `destroy --stack`, `client-config`: ship it (see
+//!   `deploy.rs`, `pulumi.rs`, `client_config.rs`); `aws-schema` regenerates the provider
+//!   schema subset.
 
 mod aws_schema;
 mod bench;
 mod chart;
 mod client_config;
 mod deploy;
+mod pulumi;
 mod tools;
 
 use std::{
@@ -56,6 +58,15 @@ enum Cmd {
         #[arg(long)]
         yes: bool,
     },
+    /// Delete every resource of a stack, in dependency order, retrying AWS conflicts (a plain
+    /// `pulumi destroy` cannot order them: see infra/src/teardown.rs).
+    Destroy {
+        #[arg(long, short)]
+        stack: String,
+        /// Skip the confirmation (type the stack name).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print (or --write) an MCP client's configuration from the stack's outputs.
     ClientConfig {
         #[arg(long, short)]
@@ -83,6 +94,7 @@ fn main() -> Result<()> {
         Cmd::Bench { quick } => bench::bench(&root, quick),
         Cmd::Build { arch } => deploy::build(&root, arch).map(drop),
         Cmd::Deploy { stack, yes } => deploy::deploy(&root, &stack, yes),
+        Cmd::Destroy { stack, yes } => deploy::destroy(&root, &stack, yes),
         Cmd::ClientConfig {
             stack,
             client,
