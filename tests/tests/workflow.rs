@@ -31,13 +31,19 @@ fn the_deploy_workflow_passes_actionlint() {
 
     // The linter is really looking: a broken copy is refused.
     let text = std::fs::read_to_string(&workflow).unwrap();
-    let broken = text.replace("${{ secrets.AWS_DEPLOY_ROLE_ARN }}", "${{ secret.AWS_DEPLOY_ROLE_ARN }}");
+    let broken = text.replace(
+        "${{ secrets.AWS_DEPLOY_ROLE_ARN }}",
+        "${{ secret.AWS_DEPLOY_ROLE_ARN }}",
+    );
     assert_ne!(broken, text);
     let dir = tempfile_dir();
     let copy = dir.join("broken.yml");
     std::fs::write(&copy, broken).unwrap();
     let (ok, said) = lint(&tools, &[&copy]);
-    assert!(!ok && said.contains("undefined variable \"secret\""), "{said}");
+    assert!(
+        !ok && said.contains("undefined variable \"secret\""),
+        "{said}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
