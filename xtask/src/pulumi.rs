@@ -279,6 +279,9 @@ mod tests {
 
     /// A stand-in `pulumi` that logs its arguments and fails the first targeted destroy with
     /// the conflict AWS reports for an integration that routes still use.
+    ///
+    /// Callers hold `SCRIPTS` for the whole test: a script being written while another
+    /// test thread forks can fail to exec with ETXTBSY (the fork inherits the write handle).
     fn fake_pulumi(dir: &Path, script_body: &str) -> PathBuf {
         let program = dir.join("pulumi");
         fs::write(
@@ -293,6 +296,8 @@ mod tests {
         program
     }
 
+    static SCRIPTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     fn plan() -> infra_plan::Plan {
         infra_plan::Plan {
             tiers: vec![
@@ -305,6 +310,7 @@ mod tests {
 
     #[test]
     fn destroys_tier_by_tier_and_retries_conflicts() {
+        let _scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let program = fake_pulumi(
             dir.path(),
@@ -334,6 +340,7 @@ mod tests {
 
     #[test]
     fn stops_at_a_failure_that_is_not_a_conflict() {
+        let _scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let program = fake_pulumi(
             dir.path(),
@@ -361,6 +368,7 @@ mod tests {
 
     #[test]
     fn gives_up_after_the_last_attempt() {
+        let _scripts = SCRIPTS.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().unwrap();
         let program = fake_pulumi(dir.path(), "echo 'ConflictException' >&2; exit 1");
         let pulumi = Pulumi {
