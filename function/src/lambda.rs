@@ -1,13 +1,16 @@
 //! Serving the app on AWS Lambda: buffered behind API Gateway HTTP API v2, streamed behind a
 //! Function URL with `InvokeMode: RESPONSE_STREAM`. The mode is fixed at start-up.
+//!
+//! The only module that knows lambda_http: it turns what API Gateway put in the request
+//! context (the stage, the authorizer's verdict) into a plain request the app understands.
 
 use axum::{Router, extract::Request};
 use lambda_http::request::RequestContext;
 use tower::ServiceExt;
 
 use crate::{
-    app,
     config::{AppConfig, RunMode},
+    http::{app, auth::GatewayAuthorized},
 };
 
 /// API Gateway puts a named stage in the path (`/dev/mcp`); the app serves `/mcp`.
@@ -22,11 +25,26 @@ pub fn strip_stage<'a>(path: &'a str, stage: Option<&str>) -> Option<&'a str> {
     }
 }
 
-fn without_stage(mut request: Request) -> Request {
-    let stage = match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.stage.clone(),
-        _ => None,
+/// A Lambda request as the app expects it: the stage prefix removed from the path, and API
+/// Gateway's authorizer verdict as a [`GatewayAuthorized`] extension.
+fn from_lambda(mut request: Request) -> Request {
+    let (stage, key_id) = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.stage.clone(),
+            context
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.fields.get("keyId"))
+                .and_then(|id| id.as_str())
+                .map(str::to_owned),
+        ),
+        _ => (None, None),
     };
+    if let Some(key_id) = key_id {
+        request
+            .extensions_mut()
+            .insert(GatewayAuthorized { key_id });
+    }
     let uri = request.uri();
     if let Some(path) = strip_stage(uri.path(), stage.as_deref()) {
         let path_and_query = match uri.query() {
@@ -44,10 +62,10 @@ fn without_stage(mut request: Request) -> Request {
     request
 }
 
-/// The app as Lambda sees it: stage prefixes removed before routing.
+/// The app as Lambda sees it: requests translated by [`from_lambda`] before routing.
 pub fn lambda_app(config: AppConfig) -> Router {
     let app = app(config);
-    Router::new().fallback_service(app.map_request(without_stage))
+    Router::new().fallback_service(app.map_request(from_lambda))
 }
 
 /// Runs the Lambda runtime loop until the runtime stops the process.

@@ -1,23 +1,20 @@
-//! serverless-mcp's MCP server: one axum app ([`app::app`]) built from one config, served by
+//! serverless-mcp's MCP server: one axum app ([`http::app`]) built from one config, served by
 //! the local embedded server ([`local`]) or on AWS Lambda ([`lambda`]).
+//!
+//! Layers, each depending only on the ones after it: [`http`] (routes, CORS, Host/Origin
+//! guard, auth, access log) → [`mcp`] (handler, JSON-RPC checks, fast path) → [`tools`] (the
+//! registry and each tool) → [`cost`] (the Cost Explorer client). See ARCHITECTURE.md.
 
-mod access_log;
-pub mod app;
 pub mod config;
-#[cfg(feature = "conformance")]
-pub mod conformance;
 pub mod cost;
-mod fast_path;
-pub mod guard;
+pub mod http;
 pub mod lambda;
 pub mod local;
-pub mod params;
-pub mod server;
+pub mod mcp;
 pub mod tools;
-pub mod tools_cost;
 
-pub use app::app;
 pub use config::{AppConfig, RunMode};
+pub use http::{app, app_with_handler, app_with_server};
 
 /// The server's name in `initialize` / `server/discover` and in client configs.
 pub const SERVER_NAME: &str = "serverless-mcp";

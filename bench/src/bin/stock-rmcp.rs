@@ -8,7 +8,8 @@ use axum::Router;
 use function::{
     RunMode,
     cost::{CostExplorer, CostSettings},
-    server::McpServer,
+    mcp::McpServer,
+    tools::Deps,
 };
 use rmcp::transport::{
     StreamableHttpServerConfig, StreamableHttpService,
@@ -17,11 +18,11 @@ use rmcp::transport::{
 
 #[tokio::main]
 async fn main() {
-    let server = McpServer::new(
+    let server = McpServer::new(Deps::new(
         RunMode::Local,
         "local",
         Arc::new(CostExplorer::new(CostSettings::default())),
-    );
+    ));
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(NeverSessionManager::default()),

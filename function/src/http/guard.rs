@@ -1,5 +1,14 @@
 //! Host and Origin allow-lists for `/mcp` (DNS-rebinding protection, MCP transport spec).
-//! Pure functions over header values; `app` applies them to `/mcp` requests.
+//! Pure functions over header values, and [`refusal`], which applies them to a request.
+
+use axum::{
+    extract::Request,
+    http::{StatusCode, header},
+    response::Response,
+};
+
+use super::{error_response, header_str};
+use crate::config::AppConfig;
 
 /// A parsed `host[:port]`: the host without brackets or trailing dots (compared without
 /// regard to ASCII case), borrowed from the header, so a request costs no allocation.
@@ -107,6 +116,35 @@ pub fn origin_allowed(origin: &str, patterns: &[String]) -> bool {
             p.same_host(&origin) && p.port.or_else(|| default_port(scheme)) == origin.port
         })
     })
+}
+
+/// DNS-rebinding protection: only listed Hosts, and only listed browser Origins.
+pub fn refusal(config: &AppConfig, request: &Request) -> Option<Response> {
+    let host_ok = match header_str(request.headers(), header::HOST) {
+        Some(host) => host_allowed(host, &config.allowed_hosts),
+        None => request
+            .uri()
+            .authority()
+            .is_some_and(|a| host_allowed(a.as_str(), &config.allowed_hosts)),
+    };
+    if !host_ok {
+        return Some(error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Host header is not allowed.",
+        ));
+    }
+    if let Some(origin) = header_str(request.headers(), header::ORIGIN)
+        && !config.allowed_origins.is_empty()
+        && !origin_allowed(origin, &config.allowed_origins)
+    {
+        return Some(error_response(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Origin is not allowed.",
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

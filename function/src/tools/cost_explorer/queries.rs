@@ -1,65 +1,17 @@
-//! The AWS Cost Explorer tools (names as users know them from other Cost Explorer MCP servers).
-//! Inputs are validated here (dates, names, group-by, filter) before any paid API call.
+//! Cost Explorer tool arguments, checked and turned into queries before any paid API call.
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
-use rmcp::{
-    ErrorData, RoleServer,
-    handler::server::tool::schema_for_output,
-    model::{CallToolResult, ProgressNotificationParam, ProgressToken},
-    service::{Peer, RequestContext},
-    tool, tool_router,
-};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::{
-    cost::{
-        CostError, PageProgress,
-        input::{
-            self, DateRange, FORECAST_METRICS, Filter, GroupBy, InputError, METRICS,
-            check_dimension, check_filter, check_granularity, check_group_by, check_metric,
-            month_period,
-        },
-        output::TodayDate,
-        sdk::{ComparisonQuery, CostQuery, DimensionQuery, ForecastQuery, TagQuery},
+use crate::cost::{
+    input::{
+        self, DateRange, FORECAST_METRICS, Filter, GroupBy, InputError, METRICS, check_filter,
+        check_granularity, check_group_by, check_metric, month_period,
     },
-    params::Parameters,
-    server::McpServer,
-    tools::{structured, tool_error},
+    output::TodayDate,
+    sdk::{ComparisonQuery, CostQuery, ForecastQuery},
 };
-
-fn input_error(error: InputError) -> CallToolResult {
-    tool_error(format!("Invalid {error}"))
-}
-
-fn cost_error(error: CostError) -> CallToolResult {
-    tool_error(error.message)
-}
-
-/// Progress notifications per page fetched, when the client sent a progress token.
-struct McpProgress {
-    peer: Peer<RoleServer>,
-    token: Option<ProgressToken>,
-}
-
-impl McpProgress {
-    fn of(context: &RequestContext<RoleServer>) -> Self {
-        Self {
-            peer: context.peer.clone(),
-            token: context.meta.get_progress_token(),
-        }
-    }
-}
-
-impl PageProgress for McpProgress {
-    async fn page_done(&self, pages: u32) {
-        if let Some(token) = &self.token {
-            let param = ProgressNotificationParam::new(token.clone(), f64::from(pages))
-                .with_message(format!("fetched {pages} page(s) from Cost Explorer"));
-            let _ = self.peer.notify_progress(param).await;
-        }
-    }
-}
 
 pub fn today_date(today: NaiveDate) -> TodayDate {
     let first = today.with_day(1).expect("day 1 exists");
@@ -256,7 +208,6 @@ pub fn forecast_query(req: ForecastRequest, today: NaiveDate) -> Result<Forecast
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn comparison_query(
     baseline: (&str, &str),
     comparison: (&str, &str),
@@ -314,221 +265,8 @@ pub fn drivers_query(req: DriversRequest) -> Result<ComparisonQuery, InputError>
     )
 }
 
-fn today() -> NaiveDate {
+pub fn today() -> NaiveDate {
     Utc::now().date_naive()
-}
-
-#[tool_router(router = cost_tool_router, vis = "pub(crate)")]
-impl McpServer {
-    #[tool(
-        title = "Today's date",
-        description = "Today's date and the current month in UTC, with the first days of this, the next and the previous month, to build Cost Explorer date ranges.",
-        output_schema = schema_for_output::<TodayDate>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = false, open_world_hint = false)
-    )]
-    pub(crate) async fn get_today_date(&self) -> Result<CallToolResult, ErrorData> {
-        let t = today_date(today());
-        structured(
-            format!(
-                "Today is {} (UTC); the current month is {}.",
-                t.today, t.current_month
-            ),
-            &t,
-        )
-    }
-
-    #[tool(
-        title = "Cost Explorer dimension values",
-        description = "Values of a Cost Explorer dimension (SERVICE, LINKED_ACCOUNT, REGION, USAGE_TYPE, INSTANCE_TYPE, AZ, RECORD_TYPE, ...) seen in a period (default: the last 30 days). Use them in group_by and filter.",
-        output_schema = schema_for_output::<crate::cost::output::DimensionValues>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn get_dimension_values(
-        &self,
-        Parameters(req): Parameters<DimensionValuesRequest>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let query = match (|| {
-            Ok(DimensionQuery {
-                dimension: check_dimension("dimension", &req.dimension)?,
-                period: DateRange::parse_or_last_days(
-                    req.start_date.as_deref(),
-                    req.end_date.as_deref(),
-                    today(),
-                    30,
-                )?,
-                search: req.search.filter(|s| !s.trim().is_empty()),
-            })
-        })() {
-            Ok(query) => query,
-            Err(e) => return Ok(input_error(e)),
-        };
-        match self.cost().dimension_values(&query).await {
-            Ok(out) => {
-                let shown: Vec<&str> = out
-                    .values
-                    .iter()
-                    .take(20)
-                    .map(|v| v.value.as_str())
-                    .collect();
-                let more = out.values.len().saturating_sub(shown.len());
-                let tail = if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                };
-                structured(
-                    format!(
-                        "{} values of {} ({}..{}): {}{tail}.",
-                        out.values.len(),
-                        out.dimension,
-                        out.period.start,
-                        out.period.end,
-                        shown.join(", ")
-                    ),
-                    &out,
-                )
-            }
-            Err(e) => Ok(cost_error(e)),
-        }
-    }
-
-    #[tool(
-        title = "Cost allocation tag values",
-        description = "Values of a cost allocation tag key seen in a period (default: the last 30 days), via Cost Explorer GetTags.",
-        output_schema = schema_for_output::<crate::cost::output::TagValues>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn get_tag_values(
-        &self,
-        Parameters(req): Parameters<TagValuesRequest>,
-    ) -> Result<CallToolResult, ErrorData> {
-        if req.tag_key.trim().is_empty() {
-            return Ok(input_error(input::bad("tag_key", "must not be empty")));
-        }
-        let period = match DateRange::parse_or_last_days(
-            req.start_date.as_deref(),
-            req.end_date.as_deref(),
-            today(),
-            30,
-        ) {
-            Ok(period) => period,
-            Err(e) => return Ok(input_error(e)),
-        };
-        let query = TagQuery {
-            tag_key: req.tag_key.trim().to_owned(),
-            period,
-            search: req.search.filter(|s| !s.trim().is_empty()),
-        };
-        match self.cost().tag_values(&query).await {
-            Ok(out) => structured(
-                format!(
-                    "{} values of tag {} ({}..{}): {}.",
-                    out.values.len(),
-                    out.tag_key,
-                    out.period.start,
-                    out.period.end,
-                    out.values.join(", ")
-                ),
-                &out,
-            ),
-            Err(e) => Ok(cost_error(e)),
-        }
-    }
-
-    #[tool(
-        title = "Cost and usage",
-        description = "AWS cost and usage for a period (end date exclusive), by DAILY, MONTHLY (default) or HOURLY granularity, optionally grouped (up to two group_by entries) and filtered, in Cost Explorer's own shapes. Follows every page. Default metric UnblendedCost. Returns totals, top groups and per-period results.",
-        output_schema = schema_for_output::<crate::cost::output::CostAndUsage>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn get_cost_and_usage(
-        &self,
-        Parameters(req): Parameters<CostAndUsageRequest>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let query = match cost_query(req) {
-            Ok(query) => query,
-            Err(e) => return Ok(input_error(e)),
-        };
-        match self
-            .cost()
-            .cost_and_usage(&query, &McpProgress::of(&context))
-            .await
-        {
-            Ok(out) => structured(out.summary(), &out),
-            Err(e) => Ok(cost_error(e)),
-        }
-    }
-
-    #[tool(
-        title = "Cost forecast",
-        description = "Forecast of AWS cost for a future period (the start may be today), with a prediction interval. Past periods are refused: use get_cost_and_usage for them.",
-        output_schema = schema_for_output::<crate::cost::output::Forecast>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn get_cost_forecast(
-        &self,
-        Parameters(req): Parameters<ForecastRequest>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let query = match forecast_query(req, today()) {
-            Ok(query) => query,
-            Err(e) => return Ok(input_error(e)),
-        };
-        match self.cost().forecast(&query).await {
-            Ok(out) => structured(out.summary(), &out),
-            Err(e) => Ok(cost_error(e)),
-        }
-    }
-
-    #[tool(
-        title = "Compare two months of cost",
-        description = "Compares cost between two whole months (each from the 1st to the 1st of the next month) with Cost Explorer's GetCostAndUsageComparisons, grouped (default by SERVICE) and optionally filtered. Returns the total change and the top movers.",
-        output_schema = schema_for_output::<crate::cost::output::Comparison>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn get_cost_and_usage_comparisons(
-        &self,
-        Parameters(req): Parameters<ComparisonRequest>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let query = match comparisons_query(req) {
-            Ok(query) => query,
-            Err(e) => return Ok(input_error(e)),
-        };
-        match self
-            .cost()
-            .comparisons(&query, &McpProgress::of(&context))
-            .await
-        {
-            Ok(out) => structured(out.summary(), &out),
-            Err(e) => Ok(cost_error(e)),
-        }
-    }
-
-    #[tool(
-        title = "What drove a cost change",
-        description = "Explains the change in cost between two whole months (each from the 1st to the 1st of the next month) with Cost Explorer's GetCostComparisonDrivers: usage changes, pricing, savings plans and reservation coverage, credits, per service.",
-        output_schema = schema_for_output::<crate::cost::output::Drivers>(),
-        annotations(read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
-    )]
-    async fn get_cost_comparison_drivers(
-        &self,
-        Parameters(req): Parameters<DriversRequest>,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let query = match drivers_query(req) {
-            Ok(query) => query,
-            Err(e) => return Ok(input_error(e)),
-        };
-        match self
-            .cost()
-            .drivers(&query, &McpProgress::of(&context))
-            .await
-        {
-            Ok(out) => structured(out.summary(), &out),
-            Err(e) => Ok(cost_error(e)),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,37 +1,9 @@
-//! `Parameters<T>`: tool arguments whose deserialization error names the offending field.
-//!
-//! rmcp's own `Parameters` reports serde's message, which says "invalid type: string, expected
-//! f64" without saying which argument. The `#[tool]` macro finds the input schema of any
-//! argument type named `Parameters`, so this drop-in keeps schema generation unchanged.
+//! Tool arguments parsed with an error that names the offending field: serde alone says
+//! "invalid type: string, expected f64" without saying which argument.
 
-use std::borrow::Cow;
-
-use rmcp::{
-    ErrorData,
-    handler::server::{common::FromContextPart, tool::ToolCallContext},
-};
-use schemars::JsonSchema;
+use rmcp::ErrorData;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-
-pub struct Parameters<T>(pub T);
-
-impl<T: JsonSchema> JsonSchema for Parameters<T> {
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(generator)
-    }
-}
-
-impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Parameters<T> {
-    fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, ErrorData> {
-        let arguments = serde_json::Value::Object(context.arguments.take().unwrap_or_default());
-        parse_arguments(&context.name, &arguments).map(Parameters)
-    }
-}
 
 /// Deserializes tool arguments; on failure a -32602 error naming the tool and the field.
 pub fn parse_arguments<T: DeserializeOwned>(

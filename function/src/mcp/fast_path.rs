@@ -14,14 +14,14 @@ use rmcp::{ErrorData, model::ServerResult};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::server::McpServer;
+use super::handler::McpServer;
 
 /// Protocol versions whose `tools/list` / `tools/call` exchange is plain JSON-RPC (absent
 /// header = 2025-03-26, as rmcp assumes).
 const PLAIN_VERSIONS: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
 
 /// The reply, when this message is one the fast path answers.
-pub async fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) -> Option<Response> {
+pub fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) -> Option<Response> {
     let version = match headers.get("mcp-protocol-version") {
         None => "2025-03-26",
         Some(value) => value.to_str().ok()?,
@@ -67,7 +67,7 @@ pub async fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) ->
                 Some(args @ Value::Object(_)) => args,
                 Some(_) => return None,
             };
-            let result = server.call_plain_tool(name, arguments).await?;
+            let result = server.call_sync(name, arguments)?;
             Some(reply(id, result.map(ServerResult::CallToolResult)))
         }
         _ => None,
@@ -130,14 +130,15 @@ mod tests {
     use crate::{
         config::RunMode,
         cost::{CostExplorer, CostSettings},
+        tools::Deps,
     };
 
     fn server() -> McpServer {
-        McpServer::new(
+        McpServer::new(Deps::new(
             RunMode::Local,
             "local",
             Arc::new(CostExplorer::new(CostSettings::default())),
-        )
+        ))
     }
 
     fn headers(version: Option<&str>) -> HeaderMap {
@@ -153,8 +154,8 @@ mod tests {
                "params": {"name": name, "arguments": {"operation": "add", "a": 1, "b": 2}}})
     }
 
-    #[tokio::test]
-    async fn takes_plain_lists_and_calls_of_legacy_versions() {
+    #[test]
+    fn takes_plain_lists_and_calls_of_legacy_versions() {
         let server = server();
         for version in [
             None,
@@ -163,14 +164,14 @@ mod tests {
             Some("2025-11-25"),
         ] {
             let h = headers(version);
-            assert!(answer(&server, &h, &call("calculate")).await.is_some());
+            assert!(answer(&server, &h, &call("calculate")).is_some());
             let list = json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list"});
-            assert!(answer(&server, &h, &list).await.is_some());
+            assert!(answer(&server, &h, &list).is_some());
         }
     }
 
-    #[tokio::test]
-    async fn leaves_everything_else_to_rmcp() {
+    #[test]
+    fn leaves_everything_else_to_rmcp() {
         let server = server();
         let legacy = headers(Some("2025-11-25"));
         for message in [
@@ -188,17 +189,10 @@ mod tests {
             json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                    "params": {"name": "calculate", "arguments": [1]}}),
         ] {
-            assert!(
-                answer(&server, &legacy, &message).await.is_none(),
-                "{message}"
-            );
+            assert!(answer(&server, &legacy, &message).is_none(), "{message}");
         }
         for version in ["2026-07-28", "2024-11-05", "bogus"] {
-            assert!(
-                answer(&server, &headers(Some(version)), &call("calculate"))
-                    .await
-                    .is_none()
-            );
+            assert!(answer(&server, &headers(Some(version)), &call("calculate")).is_none());
         }
     }
 }

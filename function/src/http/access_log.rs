@@ -16,21 +16,11 @@ use axum::{extract::Request, response::Response};
 use futures::future::{BoxFuture, Either};
 use tower::Service;
 
-/// What one request did, for the access log. The handler adds it to the response.
-#[derive(Clone, Debug)]
-pub(crate) struct RpcCall {
-    pub method: Option<String>,
-    pub tool: Option<String>,
-}
+use crate::mcp::{RpcCall, access_log_enabled as enabled};
 
 /// The id of the API key a request was served for (never the key).
 #[derive(Clone, Debug)]
 pub(crate) struct KeyId(pub String);
-
-/// Whether the access log is on: handlers only record what it would print when it is.
-pub(crate) fn enabled() -> bool {
-    tracing::enabled!(tracing::Level::INFO)
-}
 
 #[derive(Clone)]
 pub(crate) struct AccessLog<S>(pub S);

@@ -1,0 +1,136 @@
+//! The HTTP edge: routes, CORS, the Host/Origin guard, API-key auth and the access log, in
+//! front of the MCP layer ([`crate::mcp`]). The same app is served locally and on Lambda.
+
+mod access_log;
+pub mod auth;
+pub mod guard;
+
+use std::sync::Arc;
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderName, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+};
+use rmcp::ServerHandler;
+use serde_json::{Value, json};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{
+    config::AppConfig,
+    mcp::{Endpoint, McpServer},
+    tools::Deps,
+};
+use access_log::{AccessLog, KeyId};
+
+struct AppState {
+    config: AppConfig,
+    endpoint: Endpoint,
+}
+
+/// Builds the app: `GET /health` (no auth) and the MCP endpoint at `/mcp`, serving every tool
+/// of the registry.
+pub fn app(config: AppConfig) -> Router {
+    let deps = Deps::new(config.mode, config.region.clone(), config.cost.clone());
+    app_with_server(config, McpServer::new(deps))
+}
+
+/// The app around a given [`McpServer`] (e.g. one with other tools).
+pub fn app_with_server(config: AppConfig, server: McpServer) -> Router {
+    let endpoint = Endpoint::new(server, config.fast_path, config.max_body_bytes);
+    router(config, endpoint)
+}
+
+/// The app around any rmcp handler, served entirely by rmcp (no fast path): for handlers that
+/// wrap [`McpServer`] with more capabilities. Auth, guards and envelope checks are the same.
+pub fn app_with_handler<S>(config: AppConfig, handler: S) -> Router
+where
+    S: ServerHandler + Clone + Send + Sync + 'static,
+{
+    let endpoint = Endpoint::with_handler(handler, config.max_body_bytes);
+    router(config, endpoint)
+}
+
+fn router(config: AppConfig, endpoint: Endpoint) -> Router {
+    let cors = cors(&config);
+    let state = Arc::new(AppState { config, endpoint });
+    // `/mcp/` too: a trailing slash pasted into a client config should not be a 404.
+    let routes = Router::new()
+        .route("/mcp", any(mcp_endpoint))
+        .route("/mcp/", any(mcp_endpoint))
+        .route_layer(cors)
+        .route("/health", get(health))
+        .fallback(not_found)
+        .with_state(state);
+    // Around the whole router once (`Router::layer` would wrap each route in turn).
+    Router::new().fallback_service(AccessLog(routes))
+}
+
+/// `/mcp`. Plain function calls rather than middleware layers: one handler call per request
+/// instead of a boxed, cloned service stack per layer.
+async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if let Some(refusal) = guard::refusal(&state.config, &request) {
+        return refusal;
+    }
+    let Some(key_id) = auth::key_id(&state.config, request.extensions(), request.headers()).await
+    else {
+        return auth::unauthorized();
+    };
+    let mut response = state.endpoint.serve(request).await;
+    if crate::mcp::access_log_enabled() {
+        response.extensions_mut().insert(KeyId(key_id));
+    }
+    response
+}
+
+/// CORS for browser-based MCP clients from the allowed origins (loopback locally,
+/// `MCP_ALLOWED_ORIGINS` on Lambda). Preflights are answered here, before the key check, as
+/// browsers send them without credentials. With no allowed origins, no CORS headers at all.
+fn cors(config: &AppConfig) -> CorsLayer {
+    let origins = config.allowed_origins.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin
+                .to_str()
+                .is_ok_and(|o| guard::origin_allowed(o, &origins))
+        }))
+        .allow_methods([Method::POST, Method::GET, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            HeaderName::from_static("x-api-key"),
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("mcp-method"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "server": crate::SERVER_NAME,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+async fn not_found() -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "No such endpoint. The MCP endpoint is /mcp.",
+    )
+}
+
+/// A plain HTTP error with a small JSON body (for failures before JSON-RPC is involved).
+fn error_response(status: StatusCode, error: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": error, "message": message }))).into_response()
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
