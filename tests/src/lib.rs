@@ -17,7 +17,8 @@ use serde_json::Value;
 pub struct Tools {
     /// The release binaries (the same code the Lambda zips carry).
     pub function: PathBuf,
-    pub function_conformance: PathBuf,
+    /// The product's app with the conformance suite's fixtures (tests/conformance-server).
+    pub conformance_server: PathBuf,
     pub authorizer: PathBuf,
     pub python: PathBuf,
     pub node: PathBuf,
@@ -44,7 +45,7 @@ impl Tools {
     pub fn from_env() -> Self {
         Self {
             function: path_var("SMCP_FUNCTION"),
-            function_conformance: path_var("SMCP_FUNCTION_CONFORMANCE"),
+            conformance_server: path_var("SMCP_CONFORMANCE_SERVER"),
             authorizer: path_var("SMCP_AUTHORIZER"),
             python: path_var("SMCP_PYTHON"),
             node: path_var("SMCP_NODE"),

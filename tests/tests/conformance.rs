@@ -1,6 +1,6 @@
-//! The official MCP conformance suite against the conformance build of the app (the suite's
-//! fixtures added, the production transport unchanged), with a strict baseline of expected
-//! failures per spec version (`tests/conformance/expected-failures-*.yaml`).
+//! The official MCP conformance suite against `tests/conformance-server` (the product's app and
+//! handler with the suite's fixtures added), with a strict baseline of expected failures per
+//! spec version (`tests/conformance/expected-failures-*.yaml`).
 
 use e2e::{LocalServer, Tools};
 
@@ -55,8 +55,8 @@ fn run_suite(tools: &Tools, url: &str, version: &str) {
 fn conformance_suite_2025_11_25_and_2026_07_28() {
     let tools = Tools::from_env();
     let server = LocalServer::start(
-        &tools.function_conformance,
-        "unused-by-the-conformance-build",
+        &tools.conformance_server,
+        "unused-by-the-conformance-server",
     );
     run_suite(&tools, &server.url, "2025-11-25");
     run_suite(&tools, &server.url, "2026-07-28");

@@ -148,7 +148,7 @@ fn test(root: &Path) -> Result<()> {
 
     // One release build serves the emulator, the clients and the tests: the binaries come out
     // of `cargo test --no-run`, so they share the test build's dependency features and nothing
-    // heavy is compiled twice. The conformance variant differs only in the function crate.
+    // heavy is compiled twice.
     let e2e_dir = root.join("target/e2e");
     std::fs::create_dir_all(&e2e_dir)?;
     let release = root.join("target/release");
@@ -159,12 +159,14 @@ fn test(root: &Path) -> Result<()> {
             .args(extra);
         run(&mut command)
     };
-    test_build(&["--features", "function/conformance"])?;
+    // The conformance server is its own build: its rmcp features must not leak into the
+    // product's binaries through feature unification.
+    run(cargo(root).args(["build", "--release", "-p", "conformance-server"]))?;
     std::fs::copy(
-        release.join("function"),
-        e2e_dir.join("function-conformance"),
+        release.join("conformance-server"),
+        e2e_dir.join("conformance-server"),
     )?;
-    test_build(&[])?;
+    test_build(&["--exclude", "conformance-server"])?;
     std::fs::copy(release.join("function"), e2e_dir.join("function"))?;
     std::fs::copy(release.join("authorizer"), e2e_dir.join("authorizer"))?;
 
@@ -172,11 +174,17 @@ fn test(root: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&figures);
     std::fs::create_dir_all(&figures)?;
     run(cargo(root)
-        .args(["test", "--release", "--workspace"])
+        .args([
+            "test",
+            "--release",
+            "--workspace",
+            "--exclude",
+            "conformance-server",
+        ])
         .env("SMCP_FUNCTION", e2e_dir.join("function"))
         .env(
-            "SMCP_FUNCTION_CONFORMANCE",
-            e2e_dir.join("function-conformance"),
+            "SMCP_CONFORMANCE_SERVER",
+            e2e_dir.join("conformance-server"),
         )
         .env("SMCP_AUTHORIZER", e2e_dir.join("authorizer"))
         .env("SMCP_PYTHON", &tools.python)

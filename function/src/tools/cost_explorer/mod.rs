@@ -74,7 +74,7 @@ impl ToolWithContext for GetDimensionValues {
     async fn call(
         deps: Arc<Deps>,
         req: DimensionValuesRequest,
-        context: CallContext,
+        _context: CallContext,
     ) -> Result<Reply<DimensionValues>, ToolError> {
         let query = DimensionQuery {
             dimension: check_dimension("dimension", &req.dimension)?,
@@ -129,7 +129,7 @@ impl ToolWithContext for GetTagValues {
     async fn call(
         deps: Arc<Deps>,
         req: TagValuesRequest,
-        context: CallContext,
+        _context: CallContext,
     ) -> Result<Reply<TagValues>, ToolError> {
         if req.tag_key.trim().is_empty() {
             return Err(input::bad("tag_key", "must not be empty").into());
