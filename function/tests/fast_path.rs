@@ -85,6 +85,12 @@ async fn fast_path_answers_exactly_like_rmcp() {
         json!({"jsonrpc": "2.0", "id": 10, "method": "tools/list", "params": {"cursor": "x"}}),
         json!({"jsonrpc": "2.0", "id": 11, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "add", "a": 1, "b": 2}, "_meta": {"progressToken": "p"}}}),
     ];
+    // Every plain tool's example call too, so a new tool is compared without editing this list.
+    let examples = function::tools::registry()
+        .into_iter()
+        .filter(|e| matches!(e.call, function::tools::Call::Sync(_)))
+        .map(|e| call(e.spec.name, serde_json::from_str(e.spec.example).unwrap()));
+    let messages: Vec<Value> = messages.into_iter().chain(examples).collect();
     for version in [
         None,
         Some("2025-03-26"),

@@ -4,15 +4,18 @@
 
 use serde_json::{Value, json};
 
-/// Every Cost Explorer action the cost tools call (see `function/src/cost/sdk.rs`).
-pub const COST_EXPLORER_ACTIONS: &[&str] = &[
-    "ce:GetCostAndUsage",
-    "ce:GetCostAndUsageComparisons",
-    "ce:GetCostComparisonDrivers",
-    "ce:GetCostForecast",
-    "ce:GetDimensionValues",
-    "ce:GetTags",
-];
+/// The AWS actions the MCP function's tools call, one per line: generated from the tool
+/// registry (each tool's `iam_actions`) by `function/tests/registry.rs`.
+const TOOL_ACTIONS: &str = include_str!("../tool-actions.txt");
+
+/// Every AWS action the tools call.
+pub fn tool_actions() -> Vec<&'static str> {
+    TOOL_ACTIONS
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
 
 /// Lets the Lambda service (and nothing else) assume the role.
 pub fn lambda_trust_policy() -> String {
@@ -32,18 +35,20 @@ pub fn authorizer_policy(secret_arn: &str, log_group_arn: &str) -> String {
     document(vec![read_secret(secret_arn), write_logs(log_group_arn)])
 }
 
-/// The MCP function: the authorizer's rights plus the read-only Cost Explorer actions.
+/// The MCP function: the authorizer's rights plus the actions its tools call (none granted
+/// when no tool calls AWS). The tools' actions (Cost Explorer's) take no resource ARN.
 pub fn function_policy(secret_arn: &str, log_group_arn: &str) -> String {
-    document(vec![
-        read_secret(secret_arn),
-        write_logs(log_group_arn),
-        json!({
-            "Sid": "ReadCostExplorer",
+    let mut statements = vec![read_secret(secret_arn), write_logs(log_group_arn)];
+    let actions = tool_actions();
+    if !actions.is_empty() {
+        statements.push(json!({
+            "Sid": "ToolActions",
             "Effect": "Allow",
-            "Action": COST_EXPLORER_ACTIONS,
+            "Action": actions,
             "Resource": "*"
-        }),
-    ])
+        }));
+    }
+    document(statements)
 }
 
 /// Lets GitHub Actions runs of one repository and branch (or environment) assume the role,
@@ -264,12 +269,13 @@ mod tests {
         assert_eq!(statements[0]["Resource"], json!([SECRET]));
         assert_eq!(statements[1]["Resource"], json!([format!("{LOGS}:*")]));
         assert_eq!(statements[2]["Resource"], "*");
+        // Exactly what the tools call (generated from the tool registry), all read-only.
+        assert_eq!(statements[2]["Action"], json!(tool_actions()));
+        let actions = tool_actions();
+        assert!(actions.contains(&"ce:GetCostAndUsage"), "{actions:?}");
         assert!(
-            statements[2]["Action"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|a| a.as_str().unwrap().starts_with("ce:Get"))
+            actions.iter().all(|a| a.starts_with("ce:Get")),
+            "{actions:?}"
         );
     }
 
