@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 /// The AWS actions the MCP function's tools call, one per line: generated from the tool
-/// registry (each tool's `iam_actions`) by `function/tests/registry.rs`.
+/// registry (each tool's `iam_actions`) by `function/tests/it/registry.rs`.
 const TOOL_ACTIONS: &str = include_str!("../tool-actions.txt");
 
 /// Every AWS action the tools call.

@@ -1,10 +1,9 @@
 //! The Cost Explorer tools against SDK clients with mocked responses (aws-smithy-mocks):
 //! every operation, pagination, the cache, error mapping, and validation through MCP.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::*;
 use authorizer::StaticKeys;
 use aws_sdk_costexplorer::{
     Client,
@@ -25,7 +24,6 @@ use aws_sdk_costexplorer::{
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use axum::body::Body;
-use common::*;
 use function::{
     AppConfig, app,
     cost::{CostExplorer, CostSettings},

@@ -1,10 +1,8 @@
 //! The app in-process (tower `oneshot`): every tool, every bad-input case, auth, and the
 //! Host/Origin allow-list.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
-use common::*;
 use http::{Request, StatusCode};
 use serde_json::{Value, json};
 

@@ -5,12 +5,10 @@
 //! Generated files are rewritten when stale and the test fails, so `cargo test` fixes them
 //! and the diff shows what changed (as rust-analyzer does for its generated docs).
 
-mod common;
-
 use std::{path::PathBuf, sync::Arc};
 
+use crate::common::{mcp_post, send};
 use axum::body::Body;
-use common::{mcp_post, send};
 use function::{
     AppConfig, RunMode,
     cost::CostExplorer,
@@ -19,10 +17,7 @@ use function::{
 };
 use serde_json::{Value, json};
 
-/// The guide's example tool, compiled exactly as a file in `function/src/tools/` would be:
-/// its `super::` is this module, which stands in for `function::tools`.
-#[path = "add_a_tool/mod.rs"]
-mod tools_dir;
+use crate::tools_dir;
 
 fn repo_file(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -65,7 +60,7 @@ fn ensure_readme_block(start: &str, end: &str, body: &str) {
 #[test]
 fn readme_tool_table_is_generated_from_the_registry() {
     ensure_readme_block(
-        "<!-- tools table: generated from the tool registry by function/tests/registry.rs -->",
+        "<!-- tools table: generated from the tool registry by function/tests/it/registry.rs -->",
         "<!-- end of tools table -->",
         &tools::readme_table(&registry()),
     );
@@ -75,7 +70,7 @@ fn readme_tool_table_is_generated_from_the_registry() {
 fn infra_grants_exactly_the_actions_the_tools_call() {
     let mut text = String::from(
         "# The AWS actions the MCP function's tools call: generated from the tool registry by\n\
-         # function/tests/registry.rs; infra/src/policy.rs grants exactly these.\n",
+         # function/tests/it/registry.rs; infra/src/policy.rs grants exactly these.\n",
     );
     for action in tools::iam_actions(&registry()) {
         text.push_str(action);
@@ -87,9 +82,9 @@ fn infra_grants_exactly_the_actions_the_tools_call() {
 #[test]
 fn readme_guide_shows_the_example_tool_as_compiled_here() {
     let source =
-        std::fs::read_to_string(repo_file("function/tests/add_a_tool/word_count.rs")).unwrap();
+        std::fs::read_to_string(repo_file("function/tests/it/add_a_tool/word_count.rs")).unwrap();
     ensure_readme_block(
-        "<!-- add-a-tool example: function/tests/add_a_tool/word_count.rs -->",
+        "<!-- add-a-tool example: function/tests/it/add_a_tool/word_count.rs -->",
         "<!-- end of add-a-tool example -->",
         &format!("```rust\n{source}```\n"),
     );
@@ -171,7 +166,7 @@ async fn a_tool_added_as_the_guide_says_gets_everything() {
 
     // Over HTTP, through the whole app.
     let app = function::app_with_server(
-        AppConfig::local(Arc::new(authorizer::StaticKeys::single(common::KEY))),
+        AppConfig::local(Arc::new(authorizer::StaticKeys::single(crate::common::KEY))),
         server,
     );
     let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",

@@ -2,13 +2,11 @@
 //! answer exactly as rmcp does: same status, content type and JSON, for every request shape
 //! it takes, and leave every other shape to rmcp.
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::{KEY, mcp_post, send};
 use authorizer::StaticKeys;
 use axum::{Router, body::Body};
-use common::{KEY, mcp_post, send};
 use function::{AppConfig, app};
 use serde_json::{Value, json};
 
