@@ -1,12 +1,13 @@
 //! Shared pieces of the end-to-end tests: where the tools and binaries are (set by
-//! `cargo xtask test`), child processes that are always cleaned up, loopback HTTP, and a
-//! figures file for measured numbers.
+//! `cargo xtask test`), the local server, moto, a Cost Explorer stub, and a figures file for
+//! measured numbers. Processes, ports, loopback HTTP, the Lambda emulator and percentiles come
+//! from `devkit` (shared with xtask) and are re-exported here.
 
 use std::{
     io::{BufRead, BufReader, Write},
     net::TcpListener,
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -77,82 +78,7 @@ impl Tools {
     }
 }
 
-/// A child process that is killed when dropped, so no test leaves a server behind.
-pub struct Running(pub Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A free loopback port (the OS picks it; it is released before use, so races are possible
-/// but rare on a test machine).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// POST to a loopback URL; returns status, content type and body text.
-pub fn post(
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Result<(u16, String, String), String> {
-    let mut request = agent().post(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let mut response = request.send(body).map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let text = response
-        .body_mut()
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    Ok((status, content_type, text))
-}
-
-pub fn get(url: &str) -> Result<(u16, String), String> {
-    let mut response = agent().get(url).call().map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    Ok((
-        status,
-        response
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?,
-    ))
-}
-
-/// Polls `url` until it answers 200, for at most `limit`. Returns the time it took.
-pub fn wait_until_up(url: &str, limit: Duration) -> Option<Duration> {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if matches!(get(url), Ok((200, _))) {
-            return Some(started.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    None
-}
+pub use devkit::{Emulator, Process, Response, free_port, get, median, post, wait_until_up};
 
 /// The local server, started from the release binary on a free loopback port.
 pub struct LocalServer {
@@ -160,7 +86,7 @@ pub struct LocalServer {
     pub base: String,
     /// From spawning the process to its first successful response.
     pub start_to_first_response: Duration,
-    _child: Running,
+    _process: Process,
 }
 
 impl LocalServer {
@@ -177,7 +103,7 @@ impl LocalServer {
         for (name, _) in env.iter().filter(|(_, v)| v.is_empty()) {
             command.env_remove(name);
         }
-        let mut child = command
+        command
             .args(["--port", &port.to_string()])
             .envs(
                 env.iter()
@@ -187,11 +113,9 @@ impl LocalServer {
             .env("RUST_LOG", "warn")
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the local server");
-        let stdout = child.stdout.take().unwrap();
-        let running = Running(child);
+            .stderr(Stdio::null());
+        let mut process = Process::spawn(&mut command).expect("start the local server");
+        let stdout = process.child().stdout.take().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let up = wait_until_up(&format!("{base}/health"), Duration::from_secs(20));
         let start_to_first_response = started.elapsed();
@@ -223,7 +147,7 @@ impl LocalServer {
             url: format!("{base}/mcp"),
             base,
             start_to_first_response,
-            _child: running,
+            _process: process,
         }
     }
 }
@@ -234,19 +158,6 @@ pub fn sse_messages(body: &str) -> Vec<Value> {
         .filter_map(|line| line.strip_prefix("data:"))
         .filter_map(|data| serde_json::from_str(data.trim()).ok())
         .collect()
-}
-
-pub fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let n = values.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// Creates a Secrets Manager secret with `client`.
@@ -263,20 +174,20 @@ pub async fn create_secret(client: &aws_sdk_secretsmanager::Client, name: &str, 
 /// The moto AWS emulator (`moto_server` from the test venv) on a free loopback port.
 pub struct Moto {
     pub endpoint: String,
-    _child: Running,
+    _process: Process,
 }
 
 impl Moto {
     pub fn start(tools: &Tools) -> Self {
         let port = free_port();
         let server = tools.python.parent().expect("venv bin").join("moto_server");
-        let child = Command::new(server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
-        let child = Running(child);
+        let process = Process::spawn(
+            Command::new(server)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("start moto_server");
         let endpoint = format!("http://127.0.0.1:{port}");
         assert!(
             wait_until_up(&format!("{endpoint}/moto-api/"), Duration::from_secs(30)).is_some(),
@@ -284,7 +195,7 @@ impl Moto {
         );
         Self {
             endpoint,
-            _child: child,
+            _process: process,
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use e2e::{LocalServer, Moto, Tools, get, post};
+use e2e::{LocalServer, Moto, Response, Tools, get, post};
 use serde_json::Value;
 
 const KEY: &str = "e2e-local-key-4f1c";
@@ -126,7 +126,7 @@ fn inspector_cli_lists_and_calls_tools() {
 fn local_server_health_and_raw_http() {
     let tools = Tools::from_env();
     let server = LocalServer::start(&tools.function, KEY);
-    let (status, body) = get(&format!("{}/health", server.base)).unwrap();
+    let Response { status, body, .. } = get(&format!("{}/health", server.base)).unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("\"ok\""));
     // A streamed reply over a real socket: progress events, then the result.
@@ -136,7 +136,11 @@ fn local_server_health_and_raw_http() {
         ("accept", "application/json, text/event-stream"),
         ("x-api-key", KEY),
     ];
-    let (status, content_type, text) = post(&server.url, &headers, body).unwrap();
+    let Response {
+        status,
+        content_type,
+        body: text,
+    } = post(&server.url, &headers, body).unwrap();
     assert_eq!(status, 200);
     assert_eq!(content_type, "text/event-stream");
     let messages = e2e::sse_messages(&text);

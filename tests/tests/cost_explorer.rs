@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use e2e::{CostExplorerStub, LocalServer, Moto, Tools, post};
+use e2e::{CostExplorerStub, LocalServer, Moto, Response, Tools, post};
 use serde_json::{Value, json};
 
 const KEY: &str = "e2e-cost-key-51b0";
@@ -47,7 +47,7 @@ fn cost_and_usage_against_moto_with_pages_progress_and_cache() {
         {"ResultsByTime": [result_by_time("2026-02-01", "2026-03-01", &[("Amazon EC2", "150"), ("AWS Lambda", "1.25")])],
          "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]}
     ]});
-    let (status, _, body) = post(
+    let Response { status, body, .. } = post(
         &format!(
             "{}/moto-api/static/ce/cost-and-usage-results",
             moto.endpoint

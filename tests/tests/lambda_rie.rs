@@ -1,93 +1,34 @@
 //! The real Lambda runtime path: the release binary (shipped as `bootstrap`) under the official Lambda Runtime
 //! Interface Emulator, invoked with API Gateway v2 and Function URL events.
 
-use std::{
-    net::TcpStream,
-    path::PathBuf,
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::Instant;
 
-use e2e::{Moto, Running, Tools, free_port, median, post, sse_messages};
+use e2e::{Emulator, Moto, Tools, median, sse_messages};
 use serde_json::{Value, json};
 
 const KEY: &str = "e2e-lambda-key-91ad";
 
-struct Emulator {
-    invoke_url: String,
-    log: PathBuf,
-    _child: Running,
+/// The function binary in `mode` under the emulator, keyed by `MCP_API_KEY`.
+fn start_function(tools: &Tools, mode: &str, region: &str) -> Emulator {
+    let env = [
+        ("MCP_API_KEY", KEY.to_owned()),
+        ("MCP_LAMBDA_MODE", mode.to_owned()),
+        ("AWS_REGION", region.to_owned()),
+    ];
+    start_binary(tools, &tools.function, &env)
 }
 
-impl Emulator {
-    /// The function binary in `mode`, keyed by `MCP_API_KEY`.
-    fn start(tools: &Tools, mode: &str, region: &str) -> Self {
-        let env = [
-            ("MCP_API_KEY", KEY.to_owned()),
-            ("MCP_LAMBDA_MODE", mode.to_owned()),
-            ("AWS_REGION", region.to_owned()),
-        ];
-        Self::start_binary(tools, &tools.function, &env)
-    }
+/// Any binary under the emulator; its log goes to the figures folder.
+fn start_binary(tools: &Tools, binary: &std::path::Path, env: &[(&str, String)]) -> Emulator {
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", "info".into()));
+    Emulator::start(&tools.rie, binary, &env, &tools.figures, "rie")
+        .expect("start the Runtime Interface Emulator")
+}
 
-    fn start_binary(tools: &Tools, binary: &std::path::Path, env: &[(&str, String)]) -> Self {
-        let (port, api_port) = (free_port(), free_port());
-        let log = tools.figures.join(format!("rie-{port}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(&tools.rie)
-            .args([
-                "--runtime-interface-emulator-address",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .args(["--runtime-api-address", &format!("127.0.0.1:{api_port}")])
-            .arg(binary)
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log_file.try_clone().unwrap()))
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .expect("start the Runtime Interface Emulator");
-        let child = Running(child);
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "the emulator did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        Self {
-            invoke_url: format!(
-                "http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"
-            ),
-            log,
-            _child: child,
-        }
-    }
-
-    /// Invokes with an event; returns the raw response body.
-    fn invoke(&self, event: &Value) -> String {
-        let (status, _, body) = post(
-            &self.invoke_url,
-            &[("content-type", "application/json")],
-            &event.to_string(),
-        )
-        .unwrap();
-        assert_eq!(status, 200, "invoke failed: {body}");
-        body
-    }
-
-    /// The emulator's `INIT REPORT(durationMs: X)`: the real init time of the binary.
-    fn init_ms(&self) -> Option<f64> {
-        let log = std::fs::read_to_string(&self.log).ok()?;
-        let at = log.find("INIT REPORT(durationMs: ")?;
-        let rest = &log[at + "INIT REPORT(durationMs: ".len()..];
-        rest[..rest.find(')')?].trim().parse().ok()
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+/// Invokes with an event; returns the raw response body.
+fn invoke(rie: &Emulator, event: &Value) -> String {
+    rie.invoke(&event.to_string()).expect("invoke").1
 }
 
 fn fixture(name: &str) -> Value {
@@ -138,13 +79,12 @@ fn apigw_reply(raw: &str) -> (u64, Value, String) {
 #[test]
 fn api_gateway_events_under_the_emulator() {
     let tools = Tools::from_env();
-    let rie = Emulator::start(&tools, "api-gateway", "us-east-1");
+    let rie = start_function(&tools, "api-gateway", "us-east-1");
 
-    let (status, headers, body) = apigw_reply(&rie.invoke(&mcp_event(
-        "apigw_v2_proxy_request.json",
-        &initialize(),
-        &[],
-    )));
+    let (status, headers, body) = apigw_reply(&invoke(
+        &rie,
+        &mcp_event("apigw_v2_proxy_request.json", &initialize(), &[]),
+    ));
     assert_eq!(status, 200, "{body}");
     assert_eq!(headers["content-type"], "application/json");
     let body: Value = serde_json::from_str(&body).unwrap();
@@ -152,21 +92,25 @@ fn api_gateway_events_under_the_emulator() {
 
     let v = [("mcp-protocol-version", "2025-11-25")];
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let (_, _, body) =
-        apigw_reply(&rie.invoke(&mcp_event("apigw_v2_proxy_request.json", &list, &v)));
+    let (_, _, body) = apigw_reply(&invoke(
+        &rie,
+        &mcp_event("apigw_v2_proxy_request.json", &list, &v),
+    ));
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 12);
 
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_server_status", "arguments": {}}});
-    let (_, _, body) =
-        apigw_reply(&rie.invoke(&mcp_event("apigw_v2_proxy_request.json", &call, &v)));
+    let (_, _, body) = apigw_reply(&invoke(
+        &rie,
+        &mcp_event("apigw_v2_proxy_request.json", &call, &v),
+    ));
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["result"]["structuredContent"]["mode"], "api-gateway");
     assert_eq!(body["result"]["structuredContent"]["region"], "us-east-1");
 
     let mut bad_key = mcp_event("apigw_v2_proxy_request.json", &list, &v);
     bad_key["headers"]["x-api-key"] = json!("wrong");
-    let (status, _, body) = apigw_reply(&rie.invoke(&bad_key));
+    let (status, _, body) = apigw_reply(&invoke(&rie, &bad_key));
     assert_eq!(status, 401);
     assert!(!body.contains(KEY));
 
@@ -183,14 +127,17 @@ fn api_gateway_events_under_the_emulator() {
 #[test]
 fn function_url_events_stream_under_the_emulator() {
     let tools = Tools::from_env();
-    let rie = Emulator::start(&tools, "function-url", "eu-west-2");
+    let rie = start_function(&tools, "function-url", "eu-west-2");
     let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
         "name": "simulate_job", "arguments": {"steps": 3, "step_ms": 10}, "_meta": {"progressToken": "rie"}}});
-    let raw = rie.invoke(&mcp_event(
-        "lambda_function_url_request.json",
-        &call,
-        &[("mcp-protocol-version", "2025-11-25")],
-    ));
+    let raw = invoke(
+        &rie,
+        &mcp_event(
+            "lambda_function_url_request.json",
+            &call,
+            &[("mcp-protocol-version", "2025-11-25")],
+        ),
+    );
     // A streamed response: JSON prelude, 8 NUL bytes, then the body.
     let (prelude, body) = raw
         .split_once("\0\0\0\0\0\0\0\0")
@@ -211,11 +158,14 @@ fn function_url_events_stream_under_the_emulator() {
     );
 
     let plain = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_weather", "arguments": {"city": "Porto"}}});
-    let raw = rie.invoke(&mcp_event(
-        "lambda_function_url_request.json",
-        &plain,
-        &[("mcp-protocol-version", "2025-11-25")],
-    ));
+    let raw = invoke(
+        &rie,
+        &mcp_event(
+            "lambda_function_url_request.json",
+            &plain,
+            &[("mcp-protocol-version", "2025-11-25")],
+        ),
+    );
     let (prelude, body) = raw.split_once("\0\0\0\0\0\0\0\0").unwrap();
     assert!(prelude.contains("application/json"), "{prelude}");
     let body: Value = serde_json::from_str(body).unwrap();
@@ -230,21 +180,20 @@ fn cold_starts_under_fresh_emulators() {
     let tools = Tools::from_env();
     let (mut inits, mut firsts) = (Vec::new(), Vec::new());
     for _ in 0..5 {
-        let rie = Emulator::start(&tools, "api-gateway", "us-east-1");
+        let rie = start_function(&tools, "api-gateway", "us-east-1");
         let started = Instant::now();
-        let (status, _, _) = apigw_reply(&rie.invoke(&mcp_event(
-            "apigw_v2_proxy_request.json",
-            &initialize(),
-            &[],
-        )));
+        let (status, _, _) = apigw_reply(&invoke(
+            &rie,
+            &mcp_event("apigw_v2_proxy_request.json", &initialize(), &[]),
+        ));
         firsts.push(started.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(status, 200);
         inits.push(rie.init_ms().expect("INIT REPORT"));
     }
     tools.record_figure(&format!(
         "RIE cold start over 5 fresh emulators: init median {:.2} ms, invoke-to-first-response median {:.2} ms",
-        median(&mut inits),
-        median(&mut firsts)
+        median(&inits).expect("5 inits"),
+        median(&firsts).expect("5 first responses")
     ));
 }
 
@@ -268,10 +217,10 @@ fn authorizer_under_the_emulator_with_secrets_manager() {
     );
     let mut env = moto.env();
     env.push(("MCP_API_KEY_SECRET_ID", "mcp/authorizer".into()));
-    let rie = Emulator::start_binary(&tools, &tools.authorizer, &env);
+    let rie = start_binary(&tools, &tools.authorizer, &env);
 
     let decide = |headers: Value| -> Value {
-        serde_json::from_str(&rie.invoke(&authorizer_event(headers))).unwrap()
+        serde_json::from_str(&invoke(&rie, &authorizer_event(headers))).unwrap()
     };
     let allowed = decide(json!({"x-api-key": "auth-key-1"}));
     assert_eq!(

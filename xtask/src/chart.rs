@@ -5,20 +5,16 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use plotters::prelude::*;
-use serde_json::Value;
+
+use crate::bench::report::{Report, ratio_of};
 
 const FONT_PATHS: [&str; 2] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/dejavu/DejaVuSans.ttf",
 ];
 
-fn ratio(a: &Value, b: &Value) -> Option<f64> {
-    let (a, b) = (a.as_f64()?, b.as_f64()?);
-    (a > 0.0 && b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)
-}
-
 /// How many times better serverless-mcp is than the reference on each figure (log scale).
-pub fn draw(report: &Value, out: &Path) -> Result<()> {
+pub fn draw(report: &Report, out: &Path) -> Result<()> {
     let font = FONT_PATHS
         .iter()
         .find_map(|p| std::fs::read(p).ok())
@@ -27,53 +23,52 @@ pub fn draw(report: &Value, out: &Path) -> Result<()> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, font)
         .map_err(|_| anyhow::anyhow!("bad font"))?;
 
-    let (l, lo, a) = (&report["lambda"], &report["local"], &report["artifact"]);
+    let (l, lo, a, c) = (
+        &report.lambda,
+        &report.local,
+        &report.artifact,
+        &report.cost,
+    );
     let bars: Vec<(&str, Option<f64>)> = vec![
         (
             "cold start",
-            ratio(
-                &l["reference"]["cold_first_response_ms"]["median"],
-                &l["ours"]["cold_first_response_ms"]["median"],
+            ratio_of(
+                l.reference.cold_first_response_ms.median,
+                l.ours.cold_first_response_ms.median,
             ),
         ),
         (
             "init",
-            ratio(
-                &l["reference"]["init_ms"]["median"],
-                &l["ours"]["init_ms"]["median"],
-            ),
+            ratio_of(l.reference.init_ms.median, l.ours.init_ms.median),
         ),
         (
             "warm call",
-            ratio(
-                &l["reference"]["warm_tools_call_ms"]["median"],
-                &l["ours"]["warm_tools_call_ms"]["median"],
+            ratio_of(
+                l.reference.warm_tools_call_ms.median,
+                l.ours.warm_tools_call_ms.median,
             ),
         ),
         (
             "peak RSS",
-            ratio(&l["reference"]["peak_rss_mib"], &l["ours"]["peak_rss_mib"]),
+            ratio_of(l.reference.peak_rss_mib, l.ours.peak_rss_mib),
         ),
         (
             "throughput",
-            ratio(
-                &lo["ours"]["requests_per_second"],
-                &lo["reference"]["requests_per_second"],
+            ratio_of(
+                lo.ours.requests_per_second,
+                lo.reference.requests_per_second,
             ),
         ),
-        (
-            "local p99",
-            ratio(&lo["reference"]["p99_ms"], &lo["ours"]["p99_ms"]),
-        ),
+        ("local p99", ratio_of(lo.reference.p99_ms, lo.ours.p99_ms)),
         (
             "zip size",
-            ratio(&a["reference_zip_bytes"], &a["ours_zip_bytes"]),
+            ratio_of(a.reference_zip_bytes as f64, a.ours_zip_bytes as f64),
         ),
         (
             "cost",
-            ratio(
-                &report["cost"]["reference"]["usd_per_million_calls"],
-                &report["cost"]["ours"]["usd_per_million_calls"],
+            ratio_of(
+                c.reference.usd_per_million_calls,
+                c.ours.usd_per_million_calls,
             ),
         ),
     ];

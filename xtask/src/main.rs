@@ -2,7 +2,7 @@
 //!
 //! - `test`: installs what the tests need into ignored folders (`.tools/`, `tests/npm/node_modules`),
 //!   builds the release binaries once, and runs every test, end to end included.
-//! - `bench [--quick]`: the side-by-side benchmark (see `bench.rs`).
+//! - `bench [--quick]`: the side-by-side benchmark (see `bench/`).
 //! - `build [--arch]`, `deploy --stack`, `destroy --stack`, `client-config`: ship it (see
 //!   `deploy.rs`, `pulumi.rs`, `client_config.rs`); `aws-schema` regenerates the provider
 //!   schema subset.

@@ -1,0 +1,326 @@
+//! `cargo xtask bench`: serverless-mcp against the Node/TypeScript-SDK reference behind the AWS
+//! Lambda Web Adapter, the floor (bare lambda_http / axum) and a stock rmcp server, measured side
+//! by side in one run on this machine. Everything runs on 127.0.0.1 and is stopped afterwards.
+//!
+//! - `emulator.rs`: the Lambda subjects under the Runtime Interface Emulator (cold, warm, RSS).
+//! - `load.rs`: the local servers (start time, wrk load rounds).
+//! - `report.rs`: the typed report, the cost estimate, the JSON and the Markdown table.
+//!
+//! Processes, ports, HTTP and percentiles come from `devkit` (shared with the tests).
+
+mod emulator;
+mod load;
+pub mod report;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::{cargo, run, tools};
+use emulator::{Events, LambdaSubject};
+use load::LocalSubject;
+use report::{Artifact, Costs, LocalSubjects, Machine, Report, Samples};
+
+const LWA_VERSION: &str = "1.0.0-rc1";
+
+fn ensure_bench_tools(root: &Path) -> Result<(PathBuf, PathBuf)> {
+    // The reference's npm dependencies, pinned by bench/node/package-lock.json.
+    let node_dir = root.join("bench/node");
+    let lock = std::fs::read_to_string(node_dir.join("package-lock.json"))?;
+    let stamp = node_dir.join("node_modules/.installed-lock");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(lock.as_str()) {
+        run(Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&node_dir))?;
+        std::fs::write(&stamp, &lock)?;
+    }
+    // The AWS Lambda Web Adapter, built from crates.io.
+    let lwa_root = root.join(".tools/lwa");
+    let lwa = lwa_root.join("bin/lambda-adapter");
+    if !lwa.exists() {
+        run(cargo(root)
+            .args([
+                "install",
+                "lambda_web_adapter",
+                "--version",
+                LWA_VERSION,
+                "--locked",
+                "--root",
+            ])
+            .arg(&lwa_root))?;
+    }
+    // wrk, the load generator (Debian package).
+    let wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let wrk = match wrk {
+        Some(wrk) => wrk,
+        None => {
+            run(Command::new("apt-get").args(["update", "-qq"]))?;
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-qq", "wrk"])
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
+            PathBuf::from("/usr/bin/wrk")
+        }
+    };
+    Ok((lwa, wrk))
+}
+
+fn write_reference_bootstrap(root: &Path, node: &Path, lwa: &Path) -> Result<PathBuf> {
+    // How users run it: the adapter in front of a plain Node HTTP server.
+    let path = root.join("target/bench/reference-bootstrap");
+    std::fs::create_dir_all(path.parent().unwrap())?;
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\ncd {dir}\n{node} server.mjs &\nexec {lwa}\n",
+            dir = root.join("bench/node").display(),
+            node = node.display(),
+            lwa = lwa.display()
+        ),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
+}
+
+pub fn bench(root: &Path, quick: bool) -> Result<()> {
+    let samples = if quick {
+        Samples {
+            cold: 3,
+            warm: 30,
+            load_seconds: 3,
+            load_rounds: 1,
+        }
+    } else {
+        Samples {
+            cold: 15,
+            warm: 300,
+            load_seconds: 10,
+            load_rounds: 3,
+        }
+    };
+    let installed = tools::ensure(root)?;
+    let (lwa, wrk) = ensure_bench_tools(root)?;
+    // The shipping profile for every Rust subject, so ours and the floors are built alike.
+    run(cargo(root).args([
+        "build",
+        "--profile",
+        "dist",
+        "-p",
+        "function",
+        "-p",
+        "bench",
+    ]))?;
+    let release = root.join("target/dist");
+    let logs = root.join("target/bench/logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs)?;
+    let key = "bench-key-0001".to_string();
+    let reference_bootstrap = write_reference_bootstrap(root, &installed.node, &lwa)?;
+
+    // In the order the report takes them: ours, reference, floor.
+    let lambda_subjects = [
+        LambdaSubject {
+            name: "ours",
+            bootstrap: release.join("function"),
+            env: vec![
+                ("MCP_API_KEY", key.clone()),
+                ("MCP_LAMBDA_MODE", "api-gateway".into()),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+        },
+        LambdaSubject {
+            name: "reference",
+            bootstrap: reference_bootstrap,
+            env: vec![
+                ("MCP_API_KEY", key.clone()),
+                ("AWS_LWA_READINESS_CHECK_PATH", "/health".into()),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+        },
+        LambdaSubject {
+            name: "floor",
+            bootstrap: release.join("floor-lambda"),
+            env: vec![],
+        },
+    ];
+
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "multiply", "a": 6, "b": 7}}});
+    let events = Events {
+        initialize: emulator::apigw_event(root, &initialize, &key)?,
+        list: emulator::apigw_event(root, &list, &key)?,
+        call: emulator::apigw_event(root, &call, &key)?,
+    };
+    let lambda = emulator::measure(&installed.rie, &lambda_subjects, &events, &samples, &logs)?;
+
+    // Local servers: start-to-first-response, then a fixed-concurrency load of tools/call.
+    // In the order the report takes them: ours, reference, floor, stock rmcp.
+    let local_subjects = [
+        LocalSubject {
+            name: "ours",
+            argv: vec![
+                release.join("function").display().to_string(),
+                "--port".into(),
+            ],
+            env: vec![("MCP_API_KEY", key.clone())],
+        },
+        LocalSubject {
+            name: "reference",
+            argv: vec![
+                installed.node.display().to_string(),
+                root.join("bench/node/server.mjs").display().to_string(),
+            ],
+            env: vec![("MCP_API_KEY", key.clone())],
+        },
+        LocalSubject {
+            name: "floor",
+            argv: vec![release.join("floor-http").display().to_string()],
+            env: vec![],
+        },
+        LocalSubject {
+            name: "stock-rmcp",
+            argv: vec![release.join("stock-rmcp").display().to_string()],
+            env: vec![],
+        },
+    ];
+    let lua = root.join("target/bench/tools-call.lua");
+    std::fs::write(
+        &lua,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{}'\nwrk.headers[\"content-type\"] = \"application/json\"\n\
+             wrk.headers[\"accept\"] = \"application/json, text/event-stream\"\nwrk.headers[\"x-api-key\"] = \"{key}\"\n\
+             wrk.headers[\"mcp-protocol-version\"] = \"2025-11-25\"\n",
+            call
+        ),
+    )?;
+    let local = load::measure(
+        &wrk,
+        &lua,
+        &local_subjects,
+        &call.to_string(),
+        &key,
+        &samples,
+    )?;
+    let [ours, reference, floor, stock_rmcp]: [_; 4] = local
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("4 local subjects expected"))?;
+    let local = LocalSubjects {
+        ours,
+        reference,
+        floor,
+        stock_rmcp,
+    };
+
+    let artifact = artifacts(root, &installed.python, &installed.node, &lwa, &release)?;
+    let report = Report {
+        machine: machine(),
+        samples,
+        cost: Costs::estimate(&lambda),
+        lambda,
+        local,
+        artifact,
+    };
+
+    let table = report.markdown();
+    println!("{table}");
+    let results = root.join("bench/results");
+    std::fs::create_dir_all(&results)?;
+    let name = if quick { "quick" } else { "latest" };
+    std::fs::write(results.join(format!("{name}.json")), report.to_json()?)?;
+    std::fs::write(results.join(format!("{name}.md")), &table)?;
+    crate::chart::draw(&report, &results.join(format!("{name}.png")))?;
+    eprintln!("bench: wrote bench/results/{name}.json, .md and .png");
+    Ok(())
+}
+
+/// The zip we ship (`cargo xtask build`: arm64, cargo-lambda, dist profile) vs the reference's
+/// deployable tree (server + node_modules + adapter). The x86_64 binary measured here, zipped
+/// the same way, is kept for comparison.
+fn artifacts(
+    root: &Path,
+    python: &Path,
+    node: &Path,
+    lwa: &Path,
+    release: &Path,
+) -> Result<Artifact> {
+    let shipped = crate::deploy::build(root, crate::deploy::Arch::Arm64)?;
+    let ours_zip_bytes = std::fs::metadata(&shipped[0])?.len();
+    let ours_x86_64_zip_bytes =
+        zip_size(python, &[(release.join("function"), "bootstrap".into())])?;
+    let reference_zip_bytes = zip_size(
+        python,
+        &[
+            (lwa.to_path_buf(), "extensions/lambda-adapter".into()),
+            (root.join("bench/node/server.mjs"), "server.mjs".into()),
+            (root.join("bench/node/node_modules"), "node_modules".into()),
+            (root.join("bench/node/package.json"), "package.json".into()),
+        ],
+    )?;
+    let node_runtime = std::fs::metadata(node)?.len();
+    Ok(Artifact {
+        ours_zip_bytes,
+        ours_zip: "target/lambda/function/bootstrap.zip (arm64, cargo-lambda, dist profile)".into(),
+        ours_x86_64_zip_bytes,
+        reference_zip_bytes,
+        reference_with_node_runtime_bytes: reference_zip_bytes + node_runtime,
+    })
+}
+
+/// Deflate-zips files and folders (with their archive names) and returns the zip's size.
+fn zip_size(python: &Path, entries: &[(PathBuf, String)]) -> Result<u64> {
+    let out = std::env::temp_dir().join(format!("smcp-bench-{}.zip", std::process::id()));
+    let spec: Vec<(String, String)> = entries
+        .iter()
+        .map(|(p, n)| (p.display().to_string(), n.clone()))
+        .collect();
+    let script = format!(
+        "import json, os, zipfile\n\
+         z = zipfile.ZipFile({out:?}, 'w', zipfile.ZIP_DEFLATED)\n\
+         for path, name in json.loads({spec:?}):\n\
+         \x20   if os.path.isdir(path):\n\
+         \x20       for d, _, files in os.walk(path):\n\
+         \x20           for f in files:\n\
+         \x20               full = os.path.join(d, f)\n\
+         \x20               z.write(full, os.path.join(name, os.path.relpath(full, path)))\n\
+         \x20   else:\n\
+         \x20       z.write(path, name)\n\
+         z.close()\n",
+        out = out.display().to_string(),
+        spec = serde_json::to_string(&spec)?,
+    );
+    run(Command::new(python).args(["-c", &script]))?;
+    let size = std::fs::metadata(&out)?.len();
+    let _ = std::fs::remove_file(&out);
+    Ok(size)
+}
+
+fn machine() -> Machine {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_default();
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    Machine {
+        cpu,
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        memory,
+        os: std::env::consts::OS.into(),
+    }
+}
