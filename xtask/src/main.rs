@@ -143,7 +143,7 @@ fn cargo(root: &Path) -> Command {
 
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
-    // What ships: the Lambda zips, checked by tests/tests/lambda_zips.rs.
+    // What ships: the Lambda zips, checked by tests/tests/e2e/lambda_zips.rs.
     deploy::build(root, deploy::Arch::Arm64)?;
 
     // One release build serves the emulator, the clients and the tests: the binaries come out

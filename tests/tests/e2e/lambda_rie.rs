@@ -34,7 +34,7 @@ fn invoke(rie: &Emulator, event: &Value) -> String {
 fn fixture(name: &str) -> Value {
     let path = Tools::from_env()
         .repo
-        .join("function/tests/fixtures")
+        .join("function/tests/it/fixtures")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

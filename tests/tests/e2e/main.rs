@@ -1,0 +1,10 @@
+//! The end-to-end tests, in one binary (one link instead of seven). Run them with
+//! `cargo xtask test`, which installs the clients and emulators and builds the binaries.
+
+mod clients;
+mod conformance;
+mod cost_explorer;
+mod lambda_rie;
+mod lambda_zips;
+mod secrets_manager;
+mod workflow;
