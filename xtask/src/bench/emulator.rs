@@ -25,8 +25,9 @@ pub struct Events {
 
 /// An API Gateway v2 event (the lambda_http fixture) carrying one MCP message.
 pub fn apigw_event(root: &Path, message: &Value, key: &str) -> Result<String> {
-    let fixture =
-        std::fs::read_to_string(root.join("function/tests/it/fixtures/apigw_v2_proxy_request.json"))?;
+    let fixture = std::fs::read_to_string(
+        root.join("function/tests/it/fixtures/apigw_v2_proxy_request.json"),
+    )?;
     let mut event: Value = serde_json::from_str(&fixture)?;
     event["rawPath"] = json!("/mcp");
     event["rawQueryString"] = json!("");
