@@ -21,7 +21,8 @@ use aws_sdk_costexplorer::Client;
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::OnceCell;
 
-pub use errors::CostError;
+pub use errors::{CostError, CostErrorKind};
+pub use input::InputError;
 
 /// Cost Explorer's only endpoint region.
 pub const COST_EXPLORER_REGION: &str = "us-east-1";

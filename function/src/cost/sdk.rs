@@ -13,7 +13,7 @@ use aws_sdk_costexplorer::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Cacheable, CostError, CostExplorer, PageProgress,
+    Cacheable, CostError, CostErrorKind, CostExplorer, PageProgress,
     errors::map_sdk_error,
     input::{DateRange, Filter, GroupBy, KeyValues},
     output::*,
@@ -317,7 +317,7 @@ impl CostExplorer {
                 }
                 if pages >= max_pages {
                     return Err(CostError::new(
-                        "InvalidRequest",
+                        CostErrorKind::InvalidRequest,
                         format!("The answer has more than {max_pages} pages; narrow the date range, group by fewer keys or add a filter."),
                     ));
                 }
