@@ -346,6 +346,7 @@ impl McpServer {
     async fn get_dimension_values(
         &self,
         Parameters(req): Parameters<DimensionValuesRequest>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let query = match (|| {
             Ok(DimensionQuery {
@@ -362,7 +363,11 @@ impl McpServer {
             Ok(query) => query,
             Err(e) => return Ok(input_error(e)),
         };
-        match self.cost().dimension_values(&query).await {
+        match self
+            .cost()
+            .dimension_values(&query, &McpProgress::of(&context))
+            .await
+        {
             Ok(out) => {
                 let shown: Vec<&str> = out
                     .values
@@ -401,6 +406,7 @@ impl McpServer {
     async fn get_tag_values(
         &self,
         Parameters(req): Parameters<TagValuesRequest>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         if req.tag_key.trim().is_empty() {
             return Ok(input_error(input::bad("tag_key", "must not be empty")));
@@ -419,7 +425,11 @@ impl McpServer {
             period,
             search: req.search.filter(|s| !s.trim().is_empty()),
         };
-        match self.cost().tag_values(&query).await {
+        match self
+            .cost()
+            .tag_values(&query, &McpProgress::of(&context))
+            .await
+        {
             Ok(out) => structured(
                 format!(
                     "{} values of tag {} ({}..{}): {}.",
