@@ -86,6 +86,18 @@ impl CostError {
     }
 }
 
+impl CostError {
+    /// Cost Explorer sent the same next-page token twice, so the answer cannot be completed.
+    pub fn repeated_token(pages: u32) -> Self {
+        Self::new(
+            CostErrorKind::InvalidRequest,
+            format!(
+                "Cost Explorer repeated its page token after {pages} page(s), so the answer is incomplete; retry the query."
+            ),
+        )
+    }
+}
+
 const NO_CREDENTIALS: &str = "No AWS credentials were found, so Cost Explorer cannot be called. Provide them \
 the usual way: `aws configure` or `aws sso login` with AWS_PROFILE, AWS_ACCESS_KEY_ID and \
 AWS_SECRET_ACCESS_KEY, or an IAM role when running on AWS. The other tools keep working.";
@@ -203,22 +215,18 @@ mod tests {
         );
         assert_eq!(e.kind, CostErrorKind::AccessDenied);
         assert!(e.message.contains("ce:GetCostForecast"));
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "DataUnavailableException", "").kind,
-            CostErrorKind::DataUnavailable
-        );
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "LimitExceededException", "").kind,
-            CostErrorKind::LimitExceeded
-        );
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "ThrottlingException", "").kind,
-            CostErrorKind::LimitExceeded
-        );
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "BillExpirationException", "").kind,
-            CostErrorKind::BillExpiration
-        );
+        for (code, kind) in [
+            ("DataUnavailableException", CostErrorKind::DataUnavailable),
+            ("LimitExceededException", CostErrorKind::LimitExceeded),
+            ("ThrottlingException", CostErrorKind::LimitExceeded),
+            ("BillExpirationException", CostErrorKind::BillExpiration),
+        ] {
+            assert_eq!(
+                map_code("ce:GetCostAndUsage", code, "").kind,
+                kind,
+                "{code}"
+            );
+        }
         let e = map_code(
             "ce:GetCostAndUsage",
             "ValidationException",

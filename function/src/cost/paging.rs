@@ -104,15 +104,23 @@ where
             let Some(token) = token else {
                 return Ok(None);
             };
-            let page = fetch(token).await.map_err(|e| map_sdk_error(action, e))?;
-            let next = has_more(&page).then(|| page.next_page_token().map(str::to_owned));
+            let page = fetch(token.clone())
+                .await
+                .map_err(|e| map_sdk_error(action, e))?;
+            // Like the SDK's paginators: a repeated token ends the stream (and `fetch_pages`
+            // reports the answer as incomplete).
+            let next = page
+                .next_page_token()
+                .filter(|next| has_more(&page) && Some(*next) != token.as_deref())
+                .map(|next| Some(next.to_owned()));
             Ok(Some((page, (fetch, next))))
         },
     )
 }
 
 /// Fetches the pages of one query under the paging rule (see the module documentation),
-/// handing each page to `each` in order; returns how many pages were fetched. `narrow` ends the
+/// handing each page to `each` in order; returns how many pages were fetched. An answer whose
+/// pages stop while the last still has a token (Cost Explorer repeated it) is an error too. `narrow` ends the
 /// page-limit error: how to ask a smaller question of this operation.
 pub async fn fetch_pages<P: Page>(
     pages: impl Stream<Item = Result<P, CostError>>,
@@ -123,15 +131,20 @@ pub async fn fetch_pages<P: Page>(
 ) -> Result<u32, CostError> {
     let mut pages = std::pin::pin!(pages);
     let mut fetched = 0;
+    let mut more = false;
     while let Some(page) = pages.next().await {
         let page = page?;
         fetched += 1;
-        let more = has_more(&page);
+        more = has_more(&page);
         each(page);
         progress.page_done(fetched).await;
         if more && fetched >= max_pages {
             return Err(CostError::page_limit(max_pages, narrow));
         }
+    }
+    if more {
+        // The pages stopped while the last one still asked for another: a repeated token.
+        return Err(CostError::repeated_token(fetched));
     }
     Ok(fetched)
 }

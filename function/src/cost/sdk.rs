@@ -599,6 +599,20 @@ mod tests {
         (n < available).then(|| format!("p{}", n + 1))
     }
 
+    /// A mock of operation `$op` whose answer has `$available` pages: `$fill` completes page
+    /// `$n`, given as the `$output` builder `$page` that already holds the next page's token.
+    macro_rules! paged {
+        ($op:ident, $output:ident, $available:expr, |$page:ident, $n:ident| $fill:expr) => {{
+            let available = $available;
+            mock!(Client::$op).then_compute_output(move |r| {
+                let $n = page_number(r.next_page_token());
+                let $page = $output::builder()
+                    .set_next_page_token(next_token(r.next_page_token(), available));
+                $fill
+            })
+        }};
+    }
+
     fn range(start: &str, end: &str) -> DateRange {
         DateRange::parse("start", start, "end", end).unwrap()
     }
@@ -682,12 +696,14 @@ mod tests {
         check_paging(
             "GetCostAndUsage",
             |available| {
-                mock!(Client::get_cost_and_usage).then_compute_output(move |r| {
-                    GetCostAndUsageOutput::builder()
+                paged!(
+                    get_cost_and_usage,
+                    GetCostAndUsageOutput,
+                    available,
+                    |page, _n| page
                         .results_by_time(ResultByTime::builder().build())
-                        .set_next_page_token(next_token(r.next_page_token(), available))
                         .build()
-                })
+                )
             },
             async |cost, progress| {
                 let out = cost.cost_and_usage(&query, progress).await?;
@@ -708,20 +724,20 @@ mod tests {
         check_paging(
             "GetDimensionValues",
             |available| {
-                mock!(Client::get_dimension_values).then_compute_output(move |r| {
-                    let n = page_number(r.next_page_token());
-                    GetDimensionValuesOutput::builder()
-                        .dimension_values(
-                            DimensionValuesWithAttributes::builder()
-                                .value(format!("value {n}"))
-                                .build(),
-                        )
-                        .return_size(1)
-                        .total_size(available as i32)
-                        .set_next_page_token(next_token(r.next_page_token(), available))
-                        .build()
-                        .unwrap()
-                })
+                paged!(
+                    get_dimension_values,
+                    GetDimensionValuesOutput,
+                    available,
+                    |page, n| {
+                        let value =
+                            DimensionValuesWithAttributes::builder().value(format!("value {n}"));
+                        page.dimension_values(value.build())
+                            .return_size(1)
+                            .total_size(available as i32)
+                            .build()
+                            .unwrap()
+                    }
+                )
             },
             async |cost, progress| Ok(cost.dimension_values(&query, progress).await?.values.len()),
         )
@@ -738,16 +754,12 @@ mod tests {
         check_paging(
             "GetTags",
             |available| {
-                mock!(Client::get_tags).then_compute_output(move |r| {
-                    let n = page_number(r.next_page_token());
-                    GetTagsOutput::builder()
-                        .tags(format!("team {n}"))
-                        .return_size(1)
-                        .total_size(available as i32)
-                        .set_next_page_token(next_token(r.next_page_token(), available))
-                        .build()
-                        .unwrap()
-                })
+                paged!(get_tags, GetTagsOutput, available, |page, n| page
+                    .tags(format!("team {n}"))
+                    .return_size(1)
+                    .total_size(available as i32)
+                    .build()
+                    .unwrap())
             },
             async |cost, progress| Ok(cost.tag_values(&query, progress).await?.values.len()),
         )
@@ -760,16 +772,16 @@ mod tests {
         check_paging(
             "GetCostAndUsageComparisons",
             |available| {
-                mock!(Client::get_cost_and_usage_comparisons).then_compute_output(move |r| {
-                    GetCostAndUsageComparisonsOutput::builder()
-                        .cost_and_usage_comparisons(
-                            CostAndUsageComparison::builder()
-                                .metrics("UnblendedCost", metric_change())
-                                .build(),
-                        )
-                        .set_next_page_token(next_token(r.next_page_token(), available))
+                let item =
+                    CostAndUsageComparison::builder().metrics("UnblendedCost", metric_change());
+                paged!(
+                    get_cost_and_usage_comparisons,
+                    GetCostAndUsageComparisonsOutput,
+                    available,
+                    |page, _n| page
+                        .cost_and_usage_comparisons(item.clone().build())
                         .build()
-                })
+                )
             },
             async |cost, progress| {
                 let out = cost.comparisons(&query, progress).await?;
@@ -786,16 +798,14 @@ mod tests {
         check_paging(
             "GetCostComparisonDrivers",
             |available| {
-                mock!(Client::get_cost_comparison_drivers).then_compute_output(move |r| {
-                    GetCostComparisonDriversOutput::builder()
-                        .cost_comparison_drivers(
-                            CostComparisonDriver::builder()
-                                .metrics("UnblendedCost", metric_change())
-                                .build(),
-                        )
-                        .set_next_page_token(next_token(r.next_page_token(), available))
-                        .build()
-                })
+                let item =
+                    CostComparisonDriver::builder().metrics("UnblendedCost", metric_change());
+                paged!(
+                    get_cost_comparison_drivers,
+                    GetCostComparisonDriversOutput,
+                    available,
+                    |page, _n| page.cost_comparison_drivers(item.clone().build()).build()
+                )
             },
             async |cost, progress| {
                 let out = cost.drivers(&query, progress).await?;
@@ -804,5 +814,29 @@ mod tests {
             },
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_ends_the_token_loop_with_an_error() {
+        let rule = mock!(Client::get_tags).then_compute_output(|_| {
+            let page = GetTagsOutput::builder().tags("t").next_page_token("same");
+            page.return_size(1).total_size(1).build().unwrap()
+        });
+        let client = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&rule]);
+        let cost = CostExplorer::with_client(client, CostSettings::default());
+        let query = TagQuery {
+            tag_key: "team".into(),
+            period: range("2026-01-01", "2026-02-01"),
+            search: None,
+        };
+        let progress = Recorder::default();
+        let error = cost.tag_values(&query, &progress).await.unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("repeated its page token after 2 page(s)"),
+            "{error}"
+        );
+        assert_eq!((rule.num_calls(), progress.0.lock().unwrap().len()), (2, 2));
     }
 }
