@@ -3,18 +3,62 @@
 
 use aws_sdk_costexplorer::error::{ProvideErrorMetadata, SdkError};
 
+/// What kind of failure a [`CostError`] is; `Display` gives its stable name (`AccessDenied`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CostErrorKind {
+    /// The identity lacks the IAM permission for the call.
+    AccessDenied,
+    /// Cost Explorer has no data for the request (yet).
+    DataUnavailable,
+    /// Throttled even after the SDK's retries.
+    LimitExceeded,
+    /// The period is older than Cost Explorer keeps.
+    BillExpiration,
+    /// Cost Explorer refused the request as asked.
+    InvalidRequest,
+    /// The answer needs more pages than `CostSettings::max_pages`.
+    PageLimit,
+    /// No AWS credentials could be found.
+    NoCredentials,
+    /// Cost Explorer could not be reached or did not answer.
+    Unreachable,
+    /// The query did not finish within `CostSettings::deadline`.
+    Deadline,
+}
+
+impl CostErrorKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessDenied => "AccessDenied",
+            Self::DataUnavailable => "DataUnavailable",
+            Self::LimitExceeded => "LimitExceeded",
+            Self::BillExpiration => "BillExpiration",
+            Self::InvalidRequest => "InvalidRequest",
+            Self::PageLimit => "PageLimit",
+            Self::NoCredentials => "NoCredentials",
+            Self::Unreachable => "Unreachable",
+            Self::Deadline => "Deadline",
+        }
+    }
+}
+
+impl std::fmt::Display for CostErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A failed Cost Explorer call, as the tool reports it (`isError: true`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct CostError {
-    /// A short, stable kind: AccessDenied, DataUnavailable, LimitExceeded, BillExpiration,
-    /// InvalidRequest, NoCredentials, Unreachable, Deadline.
-    pub kind: &'static str,
+    pub kind: CostErrorKind,
+    /// What the agent reads: what went wrong and what to do about it.
     pub message: String,
 }
 
 impl CostError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: CostErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -23,10 +67,32 @@ impl CostError {
 
     pub fn deadline(seconds: u64) -> Self {
         Self::new(
-            "Deadline",
+            CostErrorKind::Deadline,
             format!(
                 "The Cost Explorer query did not finish within {seconds} s (API Gateway allows 30 s). \
                  Narrow the date range, use MONTHLY granularity, or group by fewer keys."
+            ),
+        )
+    }
+
+    /// The answer has more than `max_pages` pages; `narrow` says how to ask a smaller question
+    /// (it differs per operation). No page beyond the limit is fetched to find this out: the
+    /// last allowed page still carried a next-page token.
+    pub fn page_limit(max_pages: u32, narrow: &str) -> Self {
+        Self::new(
+            CostErrorKind::PageLimit,
+            format!("The answer has more than {max_pages} pages; {narrow}."),
+        )
+    }
+}
+
+impl CostError {
+    /// Cost Explorer sent the same next-page token twice, so the answer cannot be completed.
+    pub fn repeated_token(pages: u32) -> Self {
+        Self::new(
+            CostErrorKind::InvalidRequest,
+            format!(
+                "Cost Explorer repeated its page token after {pages} page(s), so the answer is incomplete; retry the query."
             ),
         )
     }
@@ -55,10 +121,10 @@ where
                 aws_smithy_types::error::display::DisplayErrorContext(&error)
             );
             if text.to_ascii_lowercase().contains("credential") {
-                CostError::new("NoCredentials", NO_CREDENTIALS)
+                CostError::new(CostErrorKind::NoCredentials, NO_CREDENTIALS)
             } else {
                 CostError::new(
-                    "Unreachable",
+                    CostErrorKind::Unreachable,
                     format!(
                         "Could not reach Cost Explorer ({action}): {}",
                         first_line(&text)
@@ -67,11 +133,11 @@ where
             }
         }
         SdkError::TimeoutError(_) => CostError::new(
-            "Unreachable",
+            CostErrorKind::Unreachable,
             format!("Cost Explorer did not answer in time ({action})."),
         ),
         _ => CostError::new(
-            "Unreachable",
+            CostErrorKind::Unreachable,
             format!(
                 "Cost Explorer call {action} failed: {}",
                 first_line(&error.to_string())
@@ -85,43 +151,43 @@ pub fn map_code(action: &str, code: &str, detail: &str) -> CostError {
     let detail = first_line(detail);
     match code {
         "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => CostError::new(
-            "AccessDenied",
+            CostErrorKind::AccessDenied,
             format!(
                 "Access denied: the AWS identity running this server needs the IAM permission `{action}` (Cost Explorer). {detail}"
             ),
         ),
         "DataUnavailableException" => CostError::new(
-            "DataUnavailable",
+            CostErrorKind::DataUnavailable,
             "Cost Explorer has no data for this request (DataUnavailable). New accounts see data about 24 hours \
              after Cost Explorer is enabled; try an older period or a coarser granularity.",
         ),
         "LimitExceededException" | "ThrottlingException" | "TooManyRequestsException" => {
             CostError::new(
-                "LimitExceeded",
+                CostErrorKind::LimitExceeded,
                 "Cost Explorer is rate-limiting this account (LimitExceeded) even after retries. Wait a minute and try \
              again; identical questions are answered from the cache meanwhile.",
             )
         }
         "BillExpirationException" => CostError::new(
-            "BillExpiration",
+            CostErrorKind::BillExpiration,
             "That period is older than Cost Explorer keeps (BillExpiration). Use dates within the last 13 months \
              (38 months with multi-year data enabled in the Billing console).",
         ),
         "UnresolvableUsageUnitException" => CostError::new(
-            "InvalidRequest",
+            CostErrorKind::InvalidRequest,
             "Usage quantities in different units cannot be added up (UnresolvableUsageUnit): filter to one \
              USAGE_TYPE or group by USAGE_TYPE.",
         ),
         "InvalidNextTokenException" | "RequestChangedException" => CostError::new(
-            "InvalidRequest",
+            CostErrorKind::InvalidRequest,
             format!("Cost Explorer rejected the page token; retry the query. {detail}"),
         ),
         "ValidationException" | "InvalidParameterValueException" => CostError::new(
-            "InvalidRequest",
+            CostErrorKind::InvalidRequest,
             format!("Cost Explorer rejected the request: {detail}"),
         ),
         other => CostError::new(
-            "InvalidRequest",
+            CostErrorKind::InvalidRequest,
             format!("Cost Explorer returned {other}: {detail}"),
         ),
     }
@@ -147,30 +213,26 @@ mod tests {
             "AccessDeniedException",
             "User: arn:... is not authorized",
         );
-        assert_eq!(e.kind, "AccessDenied");
+        assert_eq!(e.kind, CostErrorKind::AccessDenied);
         assert!(e.message.contains("ce:GetCostForecast"));
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "DataUnavailableException", "").kind,
-            "DataUnavailable"
-        );
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "LimitExceededException", "").kind,
-            "LimitExceeded"
-        );
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "ThrottlingException", "").kind,
-            "LimitExceeded"
-        );
-        assert_eq!(
-            map_code("ce:GetCostAndUsage", "BillExpirationException", "").kind,
-            "BillExpiration"
-        );
+        for (code, kind) in [
+            ("DataUnavailableException", CostErrorKind::DataUnavailable),
+            ("LimitExceededException", CostErrorKind::LimitExceeded),
+            ("ThrottlingException", CostErrorKind::LimitExceeded),
+            ("BillExpirationException", CostErrorKind::BillExpiration),
+        ] {
+            assert_eq!(
+                map_code("ce:GetCostAndUsage", code, "").kind,
+                kind,
+                "{code}"
+            );
+        }
         let e = map_code(
             "ce:GetCostAndUsage",
             "ValidationException",
             "Start date is after end date",
         );
-        assert_eq!(e.kind, "InvalidRequest");
+        assert_eq!(e.kind, CostErrorKind::InvalidRequest);
         assert!(e.message.contains("Start date is after end date"));
     }
 }

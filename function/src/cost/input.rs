@@ -1,47 +1,13 @@
 //! Cost Explorer tool inputs: dates, group-by and filter in the API's own JSON shapes, validated
 //! before any (paid) API call, with the offending field named in every error.
 
+use aws_sdk_costexplorer::types::{Dimension, MatchOption};
 use chrono::{Datelike, Months, NaiveDate};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The dimensions Cost Explorer groups and filters by (the API's names).
-pub const DIMENSIONS: &[&str] = &[
-    "AZ",
-    "INSTANCE_TYPE",
-    "LINKED_ACCOUNT",
-    "LINKED_ACCOUNT_NAME",
-    "OPERATION",
-    "PURCHASE_TYPE",
-    "REGION",
-    "SERVICE",
-    "SERVICE_CODE",
-    "USAGE_TYPE",
-    "USAGE_TYPE_GROUP",
-    "RECORD_TYPE",
-    "OPERATING_SYSTEM",
-    "TENANCY",
-    "SCOPE",
-    "PLATFORM",
-    "SUBSCRIPTION_ID",
-    "LEGAL_ENTITY_NAME",
-    "DEPLOYMENT_OPTION",
-    "DATABASE_ENGINE",
-    "CACHE_ENGINE",
-    "INSTANCE_TYPE_FAMILY",
-    "BILLING_ENTITY",
-    "RESERVATION_ID",
-    "RESOURCE_ID",
-    "RIGHTSIZING_TYPE",
-    "SAVINGS_PLANS_TYPE",
-    "SAVINGS_PLAN_ARN",
-    "PAYMENT_OPTION",
-    "AGREEMENT_END_DATE_TIME_AFTER",
-    "AGREEMENT_END_DATE_TIME_BEFORE",
-    "INVOICING_ENTITY",
-    "ANOMALY_TOTAL_IMPACT_ABSOLUTE",
-    "ANOMALY_TOTAL_IMPACT_PERCENTAGE",
-];
+/// The dimensions Cost Explorer groups and filters by (the API's names), as the SDK lists them.
+pub const DIMENSIONS: &[&str] = Dimension::values();
 
 /// Cost and usage metrics (the API's names).
 pub const METRICS: &[&str] = &[
@@ -54,7 +20,8 @@ pub const METRICS: &[&str] = &[
     "UsageQuantity",
 ];
 
-/// Forecast metrics (GetCostForecast spells them differently).
+/// Forecast metrics (GetCostForecast spells them differently): the cost ones of the SDK's
+/// `Metric` (its usage metrics belong to GetUsageForecast).
 pub const FORECAST_METRICS: &[&str] = &[
     "AMORTIZED_COST",
     "BLENDED_COST",
@@ -63,28 +30,15 @@ pub const FORECAST_METRICS: &[&str] = &[
     "UNBLENDED_COST",
 ];
 
-pub const MATCH_OPTIONS: &[&str] = &[
-    "EQUALS",
-    "ABSENT",
-    "STARTS_WITH",
-    "ENDS_WITH",
-    "CONTAINS",
-    "CASE_SENSITIVE",
-    "CASE_INSENSITIVE",
-    "GREATER_THAN_OR_EQUAL",
-];
+/// The match options of a filter's `Dimensions`, `Tags` or `CostCategories`, as the SDK lists them.
+pub const MATCH_OPTIONS: &[&str] = MatchOption::values();
 
 /// A validation failure: which field, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}`: {message}")]
 pub struct InputError {
     pub field: String,
     pub message: String,
-}
-
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "`{}`: {}", self.field, self.message)
-    }
 }
 
 pub fn bad(field: impl Into<String>, message: impl Into<String>) -> InputError {
@@ -469,6 +423,38 @@ mod tests {
                 .unwrap_err()
                 .field,
             "granularity"
+        );
+    }
+
+    #[test]
+    fn name_lists_are_the_sdks() {
+        for name in [
+            "SERVICE",
+            "LINKED_ACCOUNT",
+            "REGION",
+            "USAGE_TYPE",
+            "RECORD_TYPE",
+        ] {
+            assert!(DIMENSIONS.contains(&name), "{name}");
+        }
+        assert!(MATCH_OPTIONS.contains(&"ABSENT") && MATCH_OPTIONS.contains(&"EQUALS"));
+        let sdk_metrics = aws_sdk_costexplorer::types::Metric::values();
+        for metric in FORECAST_METRICS {
+            assert!(sdk_metrics.contains(metric), "{metric}");
+        }
+        let err = check_dimension("dimension", "COLOUR").unwrap_err();
+        assert!(err.message.contains("SERVICE, SERVICE_CODE"), "{err}");
+        let filter: Filter = serde_json::from_value(
+            serde_json::json!({"Tags": {"Key": "team", "Values": ["a"], "MatchOptions": ["LIKE"]}}),
+        )
+        .unwrap();
+        let err = check_filter(&filter, "filter").unwrap_err();
+        assert_eq!(err.field, "filter.Tags.MatchOptions[0]");
+        assert!(err.message.contains("CASE_INSENSITIVE"), "{err}");
+        let as_error: &dyn std::error::Error = &err;
+        assert_eq!(
+            as_error.to_string(),
+            format!("`filter.Tags.MatchOptions[0]`: {}", err.message)
         );
     }
 

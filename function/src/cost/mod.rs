@@ -5,6 +5,7 @@
 pub mod errors;
 pub mod input;
 pub mod output;
+pub mod paging;
 pub mod sdk;
 
 use std::{
@@ -21,7 +22,9 @@ use aws_sdk_costexplorer::Client;
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::OnceCell;
 
-pub use errors::CostError;
+pub use errors::{CostError, CostErrorKind};
+pub use input::InputError;
+pub use paging::{PageProgress, Silent};
 
 /// Cost Explorer's only endpoint region.
 pub const COST_EXPLORER_REGION: &str = "us-east-1";
@@ -32,7 +35,8 @@ pub struct CostSettings {
     pub cache_ttl: Duration,
     /// A tool call gives up after this long (API Gateway stops waiting at 30 s).
     pub deadline: Duration,
-    /// At most this many pages are fetched for one query.
+    /// At most this many pages are fetched for one query; an answer with more is an error that
+    /// says how to narrow the query (see [`paging`]).
     pub max_pages: u32,
 }
 
@@ -97,18 +101,6 @@ impl AnswerCache {
         }
         entries.insert(key, (Instant::now(), value));
     }
-}
-
-/// Reports pages fetched (MCP progress notifications when the client asked for them).
-pub trait PageProgress: Send + Sync {
-    fn page_done(&self, pages: u32) -> impl Future<Output = ()> + Send;
-}
-
-/// No progress reporting.
-pub struct Silent;
-
-impl PageProgress for Silent {
-    async fn page_done(&self, _pages: u32) {}
 }
 
 pub struct CostExplorer {

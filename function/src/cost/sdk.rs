@@ -1,13 +1,14 @@
 //! The Cost Explorer calls: validated queries in, our output types out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_costexplorer::{
     Client,
     types::{
         ComparisonMetricValue, Context, CostCategoryValues, DateInterval, Dimension,
         DimensionValues as SdkDimensionValues, Expression, Granularity, GroupDefinition,
-        GroupDefinitionType, MatchOption, Metric, TagValues as SdkTagValues,
+        GroupDefinitionType, MatchOption, Metric, MetricValue, ResultByTime,
+        TagValues as SdkTagValues,
     },
 };
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,14 @@ use super::{
     errors::map_sdk_error,
     input::{DateRange, Filter, GroupBy, KeyValues},
     output::*,
+    paging::{fetch_pages, paginator, token_loop},
 };
+
+/// How to ask for fewer pages, per operation (ends the page-limit error).
+const NARROW_COSTS: &str = "narrow the date range, group by fewer keys or add a filter";
+const NARROW_COMPARISONS: &str = "group by fewer keys or add a filter";
+const NARROW_DRIVERS: &str = "add a filter (for example to one SERVICE or LINKED_ACCOUNT)";
+const NARROW_VALUES: &str = "narrow the date range or add a search text";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DimensionQuery {
@@ -186,6 +194,38 @@ fn comparison_change(value: &ComparisonMetricValue) -> Change {
     )
 }
 
+/// One period of a GetCostAndUsage answer.
+fn period_cost(r: &ResultByTime) -> PeriodCost {
+    let metrics = |m: Option<&HashMap<String, MetricValue>>| {
+        m.map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), amount(v.amount(), v.unit())))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    PeriodCost {
+        start: r
+            .time_period()
+            .map(|p| p.start().to_owned())
+            .unwrap_or_default(),
+        end: r
+            .time_period()
+            .map(|p| p.end().to_owned())
+            .unwrap_or_default(),
+        estimated: r.estimated(),
+        totals: metrics(r.total()),
+        groups: r
+            .groups()
+            .iter()
+            .map(|g| GroupCost {
+                keys: g.keys().to_vec(),
+                metrics: metrics(g.metrics()),
+            })
+            .collect(),
+    }
+}
+
 fn add(totals: &mut BTreeMap<String, Amount>, metric: &str, value: &Amount) {
     let entry = totals.entry(metric.to_owned()).or_insert_with(|| Amount {
         amount: 0.0,
@@ -204,22 +244,22 @@ impl CostExplorer {
     pub async fn dimension_values(
         &self,
         query: &DimensionQuery,
+        progress: &impl PageProgress,
     ) -> Result<DimensionValues, CostError> {
         let max_pages = self.settings().max_pages;
         self.cached("GetDimensionValues", query, |client: Client| async move {
-            let mut values = Vec::new();
-            let mut token: Option<String> = None;
-            for _ in 0..max_pages {
-                let page = client
+            let pages = token_loop("ce:GetDimensionValues", |token| {
+                client
                     .get_dimension_values()
                     .time_period(interval(&query.period))
                     .dimension(Dimension::from(query.dimension.as_str()))
                     .context(Context::CostAndUsage)
                     .set_search_string(query.search.clone())
-                    .set_next_page_token(token.take())
+                    .set_next_page_token(token)
                     .send()
-                    .await
-                    .map_err(|e| map_sdk_error("ce:GetDimensionValues", e))?;
+            });
+            let mut values = Vec::new();
+            fetch_pages(pages, max_pages, NARROW_VALUES, progress, |page| {
                 values.extend(page.dimension_values().iter().map(|v| {
                     DimensionValue {
                         value: v.value().unwrap_or_default().to_owned(),
@@ -229,11 +269,8 @@ impl CostExplorer {
                             .unwrap_or_default(),
                     }
                 }));
-                token = page.next_page_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
+            })
+            .await?;
             Ok(DimensionValues {
                 dimension: query.dimension.clone(),
                 period: query.period,
@@ -244,27 +281,27 @@ impl CostExplorer {
         .await
     }
 
-    pub async fn tag_values(&self, query: &TagQuery) -> Result<TagValues, CostError> {
+    pub async fn tag_values(
+        &self,
+        query: &TagQuery,
+        progress: &impl PageProgress,
+    ) -> Result<TagValues, CostError> {
         let max_pages = self.settings().max_pages;
         self.cached("GetTags", query, |client: Client| async move {
-            let mut values = Vec::new();
-            let mut token: Option<String> = None;
-            for _ in 0..max_pages {
-                let page = client
+            let pages = token_loop("ce:GetTags", |token| {
+                client
                     .get_tags()
                     .time_period(interval(&query.period))
                     .tag_key(&query.tag_key)
                     .set_search_string(query.search.clone())
-                    .set_next_page_token(token.take())
+                    .set_next_page_token(token)
                     .send()
-                    .await
-                    .map_err(|e| map_sdk_error("ce:GetTags", e))?;
+            });
+            let mut values = Vec::new();
+            fetch_pages(pages, max_pages, NARROW_VALUES, progress, |page| {
                 values.extend(page.tags().iter().cloned());
-                token = page.next_page_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-            }
+            })
+            .await?;
             Ok(TagValues {
                 tag_key: query.tag_key.clone(),
                 period: query.period,
@@ -282,46 +319,22 @@ impl CostExplorer {
     ) -> Result<CostAndUsage, CostError> {
         let max_pages = self.settings().max_pages;
         self.cached("GetCostAndUsage", query, |client: Client| async move {
-            let mut results = Vec::new();
-            let mut token: Option<String> = None;
-            let mut pages = 0;
-            loop {
-                let page = client
+            let pages = token_loop("ce:GetCostAndUsage", |token| {
+                client
                     .get_cost_and_usage()
                     .time_period(interval(&query.period))
                     .granularity(Granularity::from(query.granularity.as_str()))
                     .set_metrics(Some(query.metrics.clone()))
                     .set_group_by(group_definitions(&query.group_by))
                     .set_filter(query.filter.as_ref().map(to_expression))
-                    .set_next_page_token(token.take())
+                    .set_next_page_token(token)
                     .send()
-                    .await
-                    .map_err(|e| map_sdk_error("ce:GetCostAndUsage", e))?;
-                pages += 1;
-                for r in page.results_by_time() {
-                    let metrics = |m: Option<&std::collections::HashMap<String, aws_sdk_costexplorer::types::MetricValue>>| {
-                        m.map(|m| m.iter().map(|(k, v)| (k.clone(), amount(v.amount(), v.unit()))).collect()).unwrap_or_default()
-                    };
-                    results.push(PeriodCost {
-                        start: r.time_period().map(|p| p.start().to_owned()).unwrap_or_default(),
-                        end: r.time_period().map(|p| p.end().to_owned()).unwrap_or_default(),
-                        estimated: r.estimated(),
-                        totals: metrics(r.total()),
-                        groups: r.groups().iter().map(|g| GroupCost { keys: g.keys().to_vec(), metrics: metrics(g.metrics()) }).collect(),
-                    });
-                }
-                progress.page_done(pages).await;
-                token = page.next_page_token().map(str::to_owned);
-                if token.is_none() {
-                    break;
-                }
-                if pages >= max_pages {
-                    return Err(CostError::new(
-                        "InvalidRequest",
-                        format!("The answer has more than {max_pages} pages; narrow the date range, group by fewer keys or add a filter."),
-                    ));
-                }
-            }
+            });
+            let mut results = Vec::new();
+            let pages = fetch_pages(pages, max_pages, NARROW_COSTS, progress, |page| {
+                results.extend(page.results_by_time().iter().map(period_cost));
+            })
+            .await?;
             Ok(summarize_costs(query, results, pages))
         })
         .await
@@ -385,43 +398,36 @@ impl CostExplorer {
             "GetCostAndUsageComparisons",
             query,
             |client: Client| async move {
+                let mut stream = client
+                    .get_cost_and_usage_comparisons()
+                    .baseline_time_period(interval(&query.baseline))
+                    .comparison_time_period(interval(&query.comparison))
+                    .metric_for_comparison(&query.metric)
+                    .set_group_by(group_definitions(&query.group_by))
+                    .set_filter(query.filter.as_ref().map(to_expression))
+                    .into_paginator()
+                    .send();
+                let pages = paginator("ce:GetCostAndUsageComparisons", move |cx| {
+                    stream.poll_next(cx)
+                });
                 let mut items = Vec::new();
                 let mut total = None;
-                let mut token: Option<String> = None;
-                let mut pages = 0;
-                loop {
-                    let page = client
-                        .get_cost_and_usage_comparisons()
-                        .baseline_time_period(interval(&query.baseline))
-                        .comparison_time_period(interval(&query.comparison))
-                        .metric_for_comparison(&query.metric)
-                        .set_group_by(group_definitions(&query.group_by))
-                        .set_filter(query.filter.as_ref().map(to_expression))
-                        .set_next_page_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| map_sdk_error("ce:GetCostAndUsageComparisons", e))?;
-                    pages += 1;
+                let pages = fetch_pages(pages, max_pages, NARROW_COMPARISONS, progress, |page| {
                     if total.is_none() {
                         total = page
                             .total_cost_and_usage()
                             .and_then(|t| t.get(&query.metric))
                             .map(comparison_change);
                     }
-                    for c in page.cost_and_usage_comparisons() {
-                        if let Some(value) = c.metrics().and_then(|m| m.get(&query.metric)) {
-                            items.push(ComparisonItem {
-                                selector: c.cost_and_usage_selector().map(from_expression),
-                                change: comparison_change(value),
-                            });
-                        }
-                    }
-                    progress.page_done(pages).await;
-                    token = page.next_page_token().map(str::to_owned);
-                    if token.is_none() || pages >= max_pages {
-                        break;
-                    }
-                }
+                    items.extend(page.cost_and_usage_comparisons().iter().filter_map(|c| {
+                        let value = c.metrics().and_then(|m| m.get(&query.metric))?;
+                        Some(ComparisonItem {
+                            selector: c.cost_and_usage_selector().map(from_expression),
+                            change: comparison_change(value),
+                        })
+                    }));
+                })
+                .await?;
                 items.sort_by(|a, b| {
                     b.change
                         .difference
@@ -452,49 +458,40 @@ impl CostExplorer {
             "GetCostComparisonDrivers",
             query,
             |client: Client| async move {
+                let mut stream = client
+                    .get_cost_comparison_drivers()
+                    .baseline_time_period(interval(&query.baseline))
+                    .comparison_time_period(interval(&query.comparison))
+                    .metric_for_comparison(&query.metric)
+                    .set_group_by(group_definitions(&query.group_by))
+                    .set_filter(query.filter.as_ref().map(to_expression))
+                    .into_paginator()
+                    .send();
+                let pages = paginator("ce:GetCostComparisonDrivers", move |cx| {
+                    stream.poll_next(cx)
+                });
+                let metric = |m: Option<&HashMap<String, ComparisonMetricValue>>| {
+                    m.and_then(|m| m.get(&query.metric)).map(comparison_change)
+                };
                 let mut groups = Vec::new();
-                let mut token: Option<String> = None;
-                let mut pages = 0;
-                loop {
-                    let page = client
-                        .get_cost_comparison_drivers()
-                        .baseline_time_period(interval(&query.baseline))
-                        .comparison_time_period(interval(&query.comparison))
-                        .metric_for_comparison(&query.metric)
-                        .set_group_by(group_definitions(&query.group_by))
-                        .set_filter(query.filter.as_ref().map(to_expression))
-                        .set_next_page_token(token.take())
-                        .send()
-                        .await
-                        .map_err(|e| map_sdk_error("ce:GetCostComparisonDrivers", e))?;
-                    pages += 1;
-                    for d in page.cost_comparison_drivers() {
-                        groups.push(DriverGroup {
+                let pages = fetch_pages(pages, max_pages, NARROW_DRIVERS, progress, |page| {
+                    groups.extend(page.cost_comparison_drivers().iter().map(|d| {
+                        DriverGroup {
                             selector: d.cost_selector().map(from_expression),
-                            change: d
-                                .metrics()
-                                .and_then(|m| m.get(&query.metric))
-                                .map(comparison_change),
+                            change: metric(d.metrics()),
                             drivers: d
                                 .cost_drivers()
                                 .iter()
                                 .map(|c| Driver {
                                     kind: c.r#type().unwrap_or_default().to_owned(),
                                     name: c.name().unwrap_or_default().to_owned(),
-                                    change: c
-                                        .metrics()
-                                        .and_then(|m| m.get(&query.metric))
-                                        .map(comparison_change),
+                                    change: metric(c.metrics()),
                                 })
                                 .collect(),
-                        });
-                    }
-                    progress.page_done(pages).await;
-                    token = page.next_page_token().map(str::to_owned);
-                    if token.is_none() || pages >= max_pages {
-                        break;
-                    }
-                }
+                        }
+                    }));
+                })
+                .await?;
                 groups.sort_by(|a, b| {
                     let size = |g: &DriverGroup| {
                         g.change.as_ref().map(|c| c.difference.abs()).unwrap_or(0.0)
@@ -554,5 +551,292 @@ pub fn summarize_costs(query: &CostQuery, results: Vec<PeriodCost>, pages: u32) 
         top_groups,
         pages,
         cached: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The paging rule, for every paged operation: all pages up to `max_pages` are followed and
+    //! reported as progress; an answer that needs more is a PageLimit error, found out without
+    //! requesting the page beyond the limit.
+
+    use std::{sync::Mutex, time::Duration};
+
+    use aws_sdk_costexplorer::{
+        operation::{
+            get_cost_and_usage::GetCostAndUsageOutput,
+            get_cost_and_usage_comparisons::GetCostAndUsageComparisonsOutput,
+            get_cost_comparison_drivers::GetCostComparisonDriversOutput,
+            get_dimension_values::GetDimensionValuesOutput, get_tags::GetTagsOutput,
+        },
+        types::{CostAndUsageComparison, CostComparisonDriver, DimensionValuesWithAttributes},
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+    use super::*;
+    use crate::cost::{CostErrorKind, CostSettings};
+
+    const MAX_PAGES: u32 = 2;
+
+    /// Records every progress report.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<u32>>);
+
+    impl PageProgress for Recorder {
+        async fn page_done(&self, pages: u32) {
+            self.0.lock().unwrap().push(pages);
+        }
+    }
+
+    /// The token asking for page `n` is `p{n}`; the first request has none.
+    fn page_number(token: Option<&str>) -> u32 {
+        token.map_or(1, |t| t[1..].parse().expect("a token we made"))
+    }
+
+    /// The next page's token, while the answer (of `available` pages) has more.
+    fn next_token(token: Option<&str>, available: u32) -> Option<String> {
+        let n = page_number(token);
+        (n < available).then(|| format!("p{}", n + 1))
+    }
+
+    /// A mock of operation `$op` whose answer has `$available` pages: `$fill` completes page
+    /// `$n`, given as the `$output` builder `$page` that already holds the next page's token.
+    macro_rules! paged {
+        ($op:ident, $output:ident, $available:expr, |$page:ident, $n:ident| $fill:expr) => {{
+            let available = $available;
+            mock!(Client::$op).then_compute_output(move |r| {
+                let $n = page_number(r.next_page_token());
+                let $page = $output::builder()
+                    .set_next_page_token(next_token(r.next_page_token(), available));
+                $fill
+            })
+        }};
+    }
+
+    fn range(start: &str, end: &str) -> DateRange {
+        DateRange::parse("start", start, "end", end).unwrap()
+    }
+
+    fn comparison_query() -> ComparisonQuery {
+        ComparisonQuery {
+            baseline: range("2026-01-01", "2026-02-01"),
+            comparison: range("2026-02-01", "2026-03-01"),
+            metric: "UnblendedCost".into(),
+            group_by: vec![],
+            filter: None,
+        }
+    }
+
+    fn metric_change() -> ComparisonMetricValue {
+        ComparisonMetricValue::builder()
+            .baseline_time_period_amount("1")
+            .comparison_time_period_amount("2")
+            .unit("USD")
+            .build()
+    }
+
+    /// Runs `op` (which returns how many items it collected) against answers of 1, `MAX_PAGES`
+    /// and `MAX_PAGES + 1` pages, one item a page, made by `rule(available)`.
+    async fn check_paging(
+        operation: &str,
+        rule: impl Fn(u32) -> Rule,
+        op: impl AsyncFn(&CostExplorer, &Recorder) -> Result<usize, CostError>,
+    ) {
+        let settings = CostSettings {
+            cache_ttl: Duration::ZERO,
+            max_pages: MAX_PAGES,
+            ..CostSettings::default()
+        };
+        for available in [1, MAX_PAGES, MAX_PAGES + 1] {
+            let rule = rule(available);
+            let client = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&rule]);
+            let cost = CostExplorer::with_client(client, settings.clone());
+            let progress = Recorder::default();
+            let result = op(&cost, &progress).await;
+            let fetched = available.min(MAX_PAGES);
+            assert_eq!(
+                *progress.0.lock().unwrap(),
+                (1..=fetched).collect::<Vec<_>>(),
+                "{operation}, {available} page(s): progress for every page"
+            );
+            assert_eq!(
+                rule.num_calls(),
+                fetched as usize,
+                "{operation}, {available} page(s): no request beyond the limit"
+            );
+            if available <= MAX_PAGES {
+                assert_eq!(
+                    result,
+                    Ok(available as usize),
+                    "{operation}: every page's items"
+                );
+            } else {
+                let error = result.unwrap_err();
+                assert_eq!(error.kind, CostErrorKind::PageLimit, "{operation}");
+                assert!(
+                    error
+                        .message
+                        .starts_with("The answer has more than 2 pages; "),
+                    "{operation}: {}",
+                    error.message
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn cost_and_usage_pages() {
+        let query = CostQuery {
+            period: range("2026-01-01", "2026-03-01"),
+            granularity: "MONTHLY".into(),
+            metrics: vec!["UnblendedCost".into()],
+            group_by: vec![],
+            filter: None,
+        };
+        check_paging(
+            "GetCostAndUsage",
+            |available| {
+                paged!(
+                    get_cost_and_usage,
+                    GetCostAndUsageOutput,
+                    available,
+                    |page, _n| page
+                        .results_by_time(ResultByTime::builder().build())
+                        .build()
+                )
+            },
+            async |cost, progress| {
+                let out = cost.cost_and_usage(&query, progress).await?;
+                assert_eq!(out.pages as usize, out.results.len());
+                Ok(out.results.len())
+            },
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn dimension_values_pages() {
+        let query = DimensionQuery {
+            dimension: "SERVICE".into(),
+            period: range("2026-01-01", "2026-02-01"),
+            search: None,
+        };
+        check_paging(
+            "GetDimensionValues",
+            |available| {
+                paged!(
+                    get_dimension_values,
+                    GetDimensionValuesOutput,
+                    available,
+                    |page, n| {
+                        let value =
+                            DimensionValuesWithAttributes::builder().value(format!("value {n}"));
+                        page.dimension_values(value.build())
+                            .return_size(1)
+                            .total_size(available as i32)
+                            .build()
+                            .unwrap()
+                    }
+                )
+            },
+            async |cost, progress| Ok(cost.dimension_values(&query, progress).await?.values.len()),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn tag_values_pages() {
+        let query = TagQuery {
+            tag_key: "team".into(),
+            period: range("2026-01-01", "2026-02-01"),
+            search: None,
+        };
+        check_paging(
+            "GetTags",
+            |available| {
+                paged!(get_tags, GetTagsOutput, available, |page, n| page
+                    .tags(format!("team {n}"))
+                    .return_size(1)
+                    .total_size(available as i32)
+                    .build()
+                    .unwrap())
+            },
+            async |cost, progress| Ok(cost.tag_values(&query, progress).await?.values.len()),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn comparisons_pages() {
+        let query = comparison_query();
+        check_paging(
+            "GetCostAndUsageComparisons",
+            |available| {
+                let item =
+                    CostAndUsageComparison::builder().metrics("UnblendedCost", metric_change());
+                paged!(
+                    get_cost_and_usage_comparisons,
+                    GetCostAndUsageComparisonsOutput,
+                    available,
+                    |page, _n| page
+                        .cost_and_usage_comparisons(item.clone().build())
+                        .build()
+                )
+            },
+            async |cost, progress| {
+                let out = cost.comparisons(&query, progress).await?;
+                assert_eq!(out.pages as usize, out.items.len());
+                Ok(out.items.len())
+            },
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn drivers_pages() {
+        let query = comparison_query();
+        check_paging(
+            "GetCostComparisonDrivers",
+            |available| {
+                let item =
+                    CostComparisonDriver::builder().metrics("UnblendedCost", metric_change());
+                paged!(
+                    get_cost_comparison_drivers,
+                    GetCostComparisonDriversOutput,
+                    available,
+                    |page, _n| page.cost_comparison_drivers(item.clone().build()).build()
+                )
+            },
+            async |cost, progress| {
+                let out = cost.drivers(&query, progress).await?;
+                assert_eq!(out.pages as usize, out.groups.len());
+                Ok(out.groups.len())
+            },
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_ends_the_token_loop_with_an_error() {
+        let rule = mock!(Client::get_tags).then_compute_output(|_| {
+            let page = GetTagsOutput::builder().tags("t").next_page_token("same");
+            page.return_size(1).total_size(1).build().unwrap()
+        });
+        let client = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&rule]);
+        let cost = CostExplorer::with_client(client, CostSettings::default());
+        let query = TagQuery {
+            tag_key: "team".into(),
+            period: range("2026-01-01", "2026-02-01"),
+            search: None,
+        };
+        let progress = Recorder::default();
+        let error = cost.tag_values(&query, &progress).await.unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("repeated its page token after 2 page(s)"),
+            "{error}"
+        );
+        assert_eq!((rule.num_calls(), progress.0.lock().unwrap().len()), (2, 2));
     }
 }

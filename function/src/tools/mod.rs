@@ -34,7 +34,7 @@ pub use args::parse_arguments;
 
 use crate::{
     config::RunMode,
-    cost::{CostError, CostExplorer, PageProgress, input::InputError},
+    cost::{CostError, CostExplorer, InputError, PageProgress},
 };
 
 /// Every tool this server offers. Adding a tool: one file in `tools/`, one line here.
@@ -144,18 +144,12 @@ pub enum ToolError {
     Input(String),
     /// A Cost Explorer argument that failed validation.
     #[error("Invalid {0}")]
-    CostInput(InputError),
+    CostInput(#[from] InputError),
     /// Cost Explorer refused or failed.
-    #[error("{}", .0.message)]
+    #[error("{0}")]
     Cost(#[from] CostError),
     #[error("The job was cancelled.")]
     Cancelled,
-}
-
-impl From<InputError> for ToolError {
-    fn from(error: InputError) -> Self {
-        ToolError::CostInput(error)
-    }
 }
 
 impl From<String> for ToolError {

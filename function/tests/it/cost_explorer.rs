@@ -215,6 +215,86 @@ async fn progress_notifications_report_pages() {
 }
 
 #[tokio::test]
+async fn an_answer_beyond_the_page_limit_is_an_error_not_a_truncation() {
+    // Every page says there is another: the tool stops at the limit (20) and says how to narrow.
+    let rule = mock!(Client::get_cost_and_usage).then_compute_output(|r| {
+        let page = r.next_page_token().map_or(1, |t| t.parse::<u32>().unwrap());
+        GetCostAndUsageOutput::builder()
+            .next_page_token((page + 1).to_string())
+            .build()
+    });
+    let client = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&rule]);
+    let r = call_tool(&app_with(client), "get_cost_and_usage", two_month_query()).await;
+    assert_eq!(r["isError"], true, "{r}");
+    let text = r["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("more than 20 pages") && text.contains("add a filter"),
+        "{text}"
+    );
+    assert_eq!(rule.num_calls(), 20, "no request beyond the limit");
+}
+
+#[tokio::test]
+async fn a_repeated_page_token_is_an_error_not_a_truncation() {
+    // The SDK's paginator (used for the comparison operations) stops on a repeated token.
+    let rule = mock!(Client::get_cost_comparison_drivers).then_output(|| {
+        GetCostComparisonDriversOutput::builder()
+            .next_page_token("same")
+            .build()
+    });
+    let client = mock_client!(aws_sdk_costexplorer, RuleMode::MatchAny, [&rule]);
+    let r = call_tool(
+        &app_with(client),
+        "get_cost_comparison_drivers",
+        json!({"baseline_start": "2026-09-01", "baseline_end": "2026-10-01",
+        "comparison_start": "2026-10-01", "comparison_end": "2026-11-01"}),
+    )
+    .await;
+    assert_eq!(r["isError"], true, "{r}");
+    let text = r["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("repeated its page token after 2 page(s)"),
+        "{text}"
+    );
+    assert_eq!(rule.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn dimension_values_report_progress_per_page() {
+    let rule = mock!(Client::get_dimension_values)
+        .sequence()
+        .output(|| {
+            GetDimensionValuesOutput::builder()
+                .dimension_values(DimensionValuesWithAttributes::builder().value("a").build())
+                .return_size(1)
+                .total_size(2)
+                .next_page_token("p2")
+                .build()
+                .unwrap()
+        })
+        .output(|| {
+            GetDimensionValuesOutput::builder()
+                .dimension_values(DimensionValuesWithAttributes::builder().value("b").build())
+                .return_size(1)
+                .total_size(2)
+                .build()
+                .unwrap()
+        })
+        .build();
+    let client = mock_client!(aws_sdk_costexplorer, RuleMode::Sequential, [&rule]);
+    let message = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_dimension_values",
+        "arguments": {"dimension": "SERVICE"}, "_meta": {"progressToken": "dims"}}});
+    let request = mcp_post().body(Body::from(message.to_string())).unwrap();
+    let (status, _, body) = send(&app_with(client), request).await;
+    assert_eq!(status, 200);
+    assert_eq!(body.matches("notifications/progress").count(), 2, "{body}");
+    assert!(
+        body.contains(r#""values":[{"value":"a"},{"value":"b"}]"#),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn dimension_and_tag_values() {
     let dims = mock!(Client::get_dimension_values)
         .match_requests(|r| {

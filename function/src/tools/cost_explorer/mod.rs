@@ -74,7 +74,7 @@ impl ToolWithContext for GetDimensionValues {
     async fn call(
         deps: Arc<Deps>,
         req: DimensionValuesRequest,
-        _context: CallContext,
+        context: CallContext,
     ) -> Result<Reply<DimensionValues>, ToolError> {
         let query = DimensionQuery {
             dimension: check_dimension("dimension", &req.dimension)?,
@@ -86,7 +86,7 @@ impl ToolWithContext for GetDimensionValues {
             )?,
             search: req.search.filter(|s| !s.trim().is_empty()),
         };
-        let out = deps.cost.dimension_values(&query).await?;
+        let out = deps.cost.dimension_values(&query, &context).await?;
         let shown: Vec<&str> = out
             .values
             .iter()
@@ -129,7 +129,7 @@ impl ToolWithContext for GetTagValues {
     async fn call(
         deps: Arc<Deps>,
         req: TagValuesRequest,
-        _context: CallContext,
+        context: CallContext,
     ) -> Result<Reply<TagValues>, ToolError> {
         if req.tag_key.trim().is_empty() {
             return Err(input::bad("tag_key", "must not be empty").into());
@@ -144,7 +144,7 @@ impl ToolWithContext for GetTagValues {
             )?,
             search: req.search.filter(|s| !s.trim().is_empty()),
         };
-        let out = deps.cost.tag_values(&query).await?;
+        let out = deps.cost.tag_values(&query, &context).await?;
         let summary = format!(
             "{} values of tag {} ({}..{}): {}.",
             out.values.len(),
@@ -163,7 +163,7 @@ impl ToolWithContext for GetCostAndUsage {
     const SPEC: ToolSpec = ToolSpec {
         name: "get_cost_and_usage",
         title: "Cost and usage",
-        description: "AWS cost and usage for a period (end date exclusive), by DAILY, MONTHLY (default) or HOURLY granularity, optionally grouped (up to two group_by entries) and filtered, in Cost Explorer's own shapes. Follows every page. Default metric UnblendedCost. Returns totals, top groups and per-period results.",
+        description: "AWS cost and usage for a period (end date exclusive), by DAILY, MONTHLY (default) or HOURLY granularity, optionally grouped (up to two group_by entries) and filtered, in Cost Explorer's own shapes. Follows every page, up to 20 (more is an error that says how to narrow the query). Default metric UnblendedCost. Returns totals, top groups and per-period results.",
         summary: "cost for a period, grouped and filtered",
         hints: Hints::AWS,
         iam_actions: &["ce:GetCostAndUsage"],
