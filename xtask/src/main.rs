@@ -2,7 +2,7 @@
 //!
 //! - `test`: installs what the tests need into ignored folders (`.tools/`, `tests/npm/node_modules`),
 //!   builds the release binaries once, and runs every test, end to end included.
-//! - `bench [--quick]`: the side-by-side benchmark (see `bench/`).
+//! - `bench [--quick] [--baseline <git-rev>]`: the side-by-side benchmark (see `bench/`).
 //! - `build [--arch]`, `deploy --stack`, `destroy --stack`, `client-config`: ship it (see
 //!   `deploy.rs`, `pulumi.rs`, `client_config.rs`); `aws-schema` regenerates the provider
 //!   schema subset.
@@ -42,6 +42,11 @@ enum Cmd {
         /// Fewer samples (CI-sized smoke run, under 3 minutes once tools are built).
         #[arg(long)]
         quick: bool,
+        /// Also build the product (`function`) at this git revision (in a worktree under
+        /// target/bench) and measure it beside ours in the same run; writes
+        /// bench/results/baseline.{json,md} instead of latest/quick.
+        #[arg(long, value_name = "GIT_REV")]
+        baseline: Option<String>,
     },
     /// Build the Lambda zips (cargo-lambda + zig, installed into .tools/):
     /// target/lambda/{function,authorizer}/bootstrap.zip.
@@ -91,7 +96,7 @@ fn main() -> Result<()> {
     let root = repo_root();
     match Cli::parse().command {
         Cmd::Test => test(&root),
-        Cmd::Bench { quick } => bench::bench(&root, quick),
+        Cmd::Bench { quick, baseline } => bench::bench(&root, quick, baseline.as_deref()),
         Cmd::Build { arch } => deploy::build(&root, arch).map(drop),
         Cmd::Deploy { stack, yes } => deploy::deploy(&root, &stack, yes),
         Cmd::Destroy { stack, yes } => deploy::destroy(&root, &stack, yes),

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use devkit::Emulator;
 use serde_json::{Value, json};
 
-use super::report::{LambdaFigures, LambdaSubjects, Samples, Stats};
+use super::report::{LambdaFigures, Samples, Stats};
 
 /// A Lambda subject: what the emulator runs, and its environment.
 pub struct LambdaSubject {
@@ -80,15 +80,14 @@ fn timed_invoke(
 }
 
 /// Cold starts, then warm invokes, each taken in turn (ours, reference, floor, ours, ...) so a
-/// slow spell of the machine falls on every subject alike. Subjects in the order ours,
-/// reference, floor.
+/// slow spell of the machine falls on every subject alike. Figures in the order of `subjects`.
 pub fn measure(
     rie: &Path,
     subjects: &[LambdaSubject],
     events: &Events,
     samples: &Samples,
     logs: &Path,
-) -> Result<LambdaSubjects<LambdaFigures>> {
+) -> Result<Vec<LambdaFigures>> {
     eprintln!("bench: Lambda cold starts");
     let mut cold: Vec<(Vec<f64>, Vec<f64>)> = vec![Default::default(); subjects.len()];
     for _ in 0..samples.cold {
@@ -136,7 +135,7 @@ pub fn measure(
                 .with_context(|| format!("no peak RSS for {}", subject.name))?,
         });
     }
-    LambdaSubjects::from_ordered(figures)
+    Ok(figures)
 }
 
 /// Peak RSS (VmHWM) summed over a process's descendants (the function, not the emulator), in

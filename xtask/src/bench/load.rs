@@ -84,7 +84,8 @@ fn start(subject: &LocalSubject, call: &str, key: &str) -> Result<Running> {
     let port = devkit::free_port();
     let mut command = Command::new(&subject.argv[0]);
     command.args(&subject.argv[1..]);
-    if name == "ours" {
+    // The product's own CLI (ours, and ours at the baseline revision) takes `--port <port>`.
+    if matches!(name, "ours" | "baseline") {
         command.arg(port.to_string());
     }
     command

@@ -2,12 +2,15 @@
 //! Lambda Web Adapter, the floor (bare lambda_http / axum) and a stock rmcp server, measured side
 //! by side in one run on this machine. Everything runs on 127.0.0.1 and is stopped afterwards.
 //!
+//! - `baseline.rs`: `--baseline <rev>`, the product built at another git revision; it joins
+//!   the run as one more Lambda and local subject ("baseline", set up as ours).
 //! - `emulator.rs`: the Lambda subjects under the Runtime Interface Emulator (cold, warm, RSS).
 //! - `load.rs`: the local servers (start time, wrk load rounds).
 //! - `report.rs`: the typed report, the cost estimate, the JSON and the Markdown table.
 //!
 //! Processes, ports, HTTP and percentiles come from `devkit` (shared with the tests).
 
+mod baseline;
 mod emulator;
 mod load;
 pub mod report;
@@ -17,13 +20,15 @@ use std::{
     process::Command,
 };
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde_json::json;
 
 use crate::{cargo, run, tools};
 use emulator::{Events, LambdaSubject};
 use load::LocalSubject;
-use report::{Artifact, Costs, LocalSubjects, Machine, Report, Samples};
+use report::{
+    Artifact, Baseline, Cost, Costs, LambdaSubjects, LocalSubjects, Machine, Report, Samples,
+};
 
 const LWA_VERSION: &str = "1.0.0-rc1";
 
@@ -89,7 +94,8 @@ fn write_reference_bootstrap(root: &Path, node: &Path, lwa: &Path) -> Result<Pat
     Ok(path)
 }
 
-pub fn bench(root: &Path, quick: bool) -> Result<()> {
+/// `baseline`: a git revision whose `function` is built first and measured beside ours.
+pub fn bench(root: &Path, quick: bool, baseline: Option<&str>) -> Result<()> {
     let samples = if quick {
         Samples {
             cold: 3,
@@ -107,16 +113,22 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
     };
     let installed = tools::ensure(root)?;
     let (lwa, wrk) = ensure_bench_tools(root)?;
+    // The baseline first: its build goes through target/dist/function too, which the build of
+    // the current subjects then overwrites.
+    let baseline = baseline.map(|rev| baseline::build(root, rev)).transpose()?;
     // The shipping profile for every Rust subject, so ours and the floors are built alike.
-    run(cargo(root).args([
-        "build",
-        "--profile",
-        "dist",
-        "-p",
-        "function",
-        "-p",
-        "bench",
-    ]))?;
+    // Always into the project's target/ (read below), whatever CARGO_TARGET_DIR says.
+    run(cargo(root)
+        .args([
+            "build",
+            "--profile",
+            "dist",
+            "-p",
+            "function",
+            "-p",
+            "bench",
+        ])
+        .env("CARGO_TARGET_DIR", root.join("target")))?;
     let release = root.join("target/dist");
     let logs = root.join("target/bench/logs");
     let _ = std::fs::remove_dir_all(&logs);
@@ -124,8 +136,8 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
     let key = "bench-key-0001".to_string();
     let reference_bootstrap = write_reference_bootstrap(root, &installed.node, &lwa)?;
 
-    // In the order the report takes them: ours, reference, floor.
-    let lambda_subjects = [
+    // In the order the report takes them: ours, reference, floor, then the baseline if any.
+    let mut lambda_subjects = vec![
         LambdaSubject {
             name: "ours",
             bootstrap: release.join("function"),
@@ -150,6 +162,13 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             env: vec![],
         },
     ];
+    if let Some(built) = &baseline {
+        lambda_subjects.push(LambdaSubject {
+            name: "baseline",
+            bootstrap: built.function.clone(),
+            env: lambda_subjects[0].env.clone(),
+        });
+    }
 
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
@@ -160,11 +179,16 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
         list: emulator::apigw_event(root, &list, &key)?,
         call: emulator::apigw_event(root, &call, &key)?,
     };
-    let lambda = emulator::measure(&installed.rie, &lambda_subjects, &events, &samples, &logs)?;
+    let (lambda, baseline_lambda) = split_baseline(
+        emulator::measure(&installed.rie, &lambda_subjects, &events, &samples, &logs)?,
+        baseline.is_some(),
+    );
+    let lambda = LambdaSubjects::from_ordered(lambda)?;
 
     // Local servers: start-to-first-response, then a fixed-concurrency load of tools/call.
-    // In the order the report takes them: ours, reference, floor, stock rmcp.
-    let local_subjects = [
+    // In the order the report takes them: ours, reference, floor, stock rmcp, then the
+    // baseline if any.
+    let mut local_subjects = vec![
         LocalSubject {
             name: "ours",
             argv: vec![
@@ -192,6 +216,13 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             env: vec![],
         },
     ];
+    if let Some(built) = &baseline {
+        local_subjects.push(LocalSubject {
+            name: "baseline",
+            argv: vec![built.function.display().to_string(), "--port".into()],
+            env: local_subjects[0].env.clone(),
+        });
+    }
     let lua = root.join("target/bench/tools-call.lua");
     std::fs::write(
         &lua,
@@ -202,14 +233,17 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
             call
         ),
     )?;
-    let local = load::measure(
-        &wrk,
-        &lua,
-        &local_subjects,
-        &call.to_string(),
-        &key,
-        &samples,
-    )?;
+    let (local, baseline_local) = split_baseline(
+        load::measure(
+            &wrk,
+            &lua,
+            &local_subjects,
+            &call.to_string(),
+            &key,
+            &samples,
+        )?,
+        baseline.is_some(),
+    );
     let [ours, reference, floor, stock_rmcp]: [_; 4] = local
         .try_into()
         .map_err(|_| anyhow::anyhow!("4 local subjects expected"))?;
@@ -221,6 +255,23 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
     };
 
     let artifact = artifacts(root, &installed.python, &installed.node, &lwa, &release)?;
+    let baseline = match baseline {
+        Some(built) => {
+            let lambda = baseline_lambda.context("no Lambda figures for the baseline")?;
+            Some(Baseline {
+                x86_64_zip_bytes: zip_size(
+                    &installed.python,
+                    &[(built.function.clone(), "bootstrap".into())],
+                )?,
+                cost: Cost::of(&lambda),
+                lambda,
+                local: baseline_local.context("no local figures for the baseline")?,
+                rev: built.rev,
+                commit: built.commit,
+            })
+        }
+        None => None,
+    };
     let report = Report {
         machine: machine(),
         samples,
@@ -228,18 +279,44 @@ pub fn bench(root: &Path, quick: bool) -> Result<()> {
         lambda,
         local,
         artifact,
+        baseline,
     };
 
     let table = report.markdown();
     println!("{table}");
     let results = root.join("bench/results");
     std::fs::create_dir_all(&results)?;
-    let name = if quick { "quick" } else { "latest" };
+    // A baseline run has its own files, so the committed latest/quick results stay as they are.
+    let name = results_name(quick, report.baseline.is_some());
     std::fs::write(results.join(format!("{name}.json")), report.to_json()?)?;
     std::fs::write(results.join(format!("{name}.md")), &table)?;
-    crate::chart::draw(&report, &results.join(format!("{name}.png")))?;
-    eprintln!("bench: wrote bench/results/{name}.json, .md and .png");
+    if report.baseline.is_some() {
+        // The chart shows ours against the reference on a log scale, where a few percent
+        // against the baseline would not show; the table has the comparison.
+        eprintln!(
+            "bench: wrote bench/results/{name}.json and .md (no chart for a baseline run: \
+             ours vs baseline is in the table's two baseline columns)"
+        );
+    } else {
+        crate::chart::draw(&report, &results.join(format!("{name}.png")))?;
+        eprintln!("bench: wrote bench/results/{name}.json, .md and .png");
+    }
     Ok(())
+}
+
+/// The results files' name: `baseline` for a `--baseline` run, whatever the sample size.
+fn results_name(quick: bool, baseline: bool) -> &'static str {
+    match (baseline, quick) {
+        (true, _) => "baseline",
+        (false, true) => "quick",
+        (false, false) => "latest",
+    }
+}
+
+/// The baseline's subject is appended after the others: its figures come last.
+fn split_baseline<T>(mut figures: Vec<T>, with_baseline: bool) -> (Vec<T>, Option<T>) {
+    let baseline = if with_baseline { figures.pop() } else { None };
+    (figures, baseline)
 }
 
 /// The zip we ship (`cargo xtask build`: arm64, cargo-lambda, dist profile) vs the reference's
@@ -322,5 +399,27 @@ fn machine() -> Machine {
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
         memory,
         os: std::env::consts::OS.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_baseline_run_writes_its_own_files() {
+        assert_eq!(results_name(false, false), "latest");
+        assert_eq!(results_name(true, false), "quick");
+        assert_eq!(results_name(false, true), "baseline");
+        assert_eq!(results_name(true, true), "baseline");
+    }
+
+    #[test]
+    fn the_baseline_figures_are_the_last_ones() {
+        assert_eq!(
+            split_baseline(vec![1, 2, 3, 4], true),
+            (vec![1, 2, 3], Some(4))
+        );
+        assert_eq!(split_baseline(vec![1, 2, 3], false), (vec![1, 2, 3], None));
     }
 }
