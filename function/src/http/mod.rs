@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     extract::{Request, State},
-    http::{HeaderMap, HeaderName, Method, StatusCode, header},
+    http::{HeaderName, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{any, get},
 };
@@ -20,7 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
     config::AppConfig,
-    mcp::{Endpoint, McpServer},
+    mcp::{Endpoint, McpServer, header_str},
     tools::Deps,
 };
 use access_log::{AccessLog, KeyId};
@@ -129,8 +129,4 @@ async fn not_found() -> Response {
 /// A plain HTTP error with a small JSON body (for failures before JSON-RPC is involved).
 fn error_response(status: StatusCode, error: &str, message: &str) -> Response {
     (status, Json(json!({ "error": error, "message": message }))).into_response()
-}
-
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }

@@ -162,27 +162,6 @@ impl McpServer {
             Call::WithContext(_) => None,
         }
     }
-
-    /// A `tools/call` as rmcp routes it: for wrappers that add their own tools.
-    pub async fn call_tool_routed(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let router = &self.tool_set().router;
-        if !router.has_route(&request.name) {
-            return Err(ErrorData::invalid_params(
-                format!(
-                    "Unknown tool: {}. Call tools/list to see the available tools.",
-                    request.name
-                ),
-                Some(serde_json::json!({ "tool": request.name })),
-            ));
-        }
-        router
-            .call(ToolCallContext::new(self, request, context))
-            .await
-    }
 }
 
 impl ServerHandler for McpServer {
@@ -216,6 +195,18 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call_tool_routed(request, context).await
+        let router = &self.tool_set().router;
+        if !router.has_route(&request.name) {
+            return Err(ErrorData::invalid_params(
+                format!(
+                    "Unknown tool: {}. Call tools/list to see the available tools.",
+                    request.name
+                ),
+                Some(serde_json::json!({ "tool": request.name })),
+            ));
+        }
+        router
+            .call(ToolCallContext::new(self, request, context))
+            .await
     }
 }

@@ -377,6 +377,7 @@ fn rpc_error(status: StatusCode, id: Value, code: i32, message: String) -> Respo
     (status, Json(body)).into_response()
 }
 
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
+/// A header's value as text; `None` when absent or not visible ASCII.
+pub(crate) fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
