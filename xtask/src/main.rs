@@ -146,6 +146,15 @@ fn cargo(root: &Path) -> Command {
     command
 }
 
+/// Every test of the workspace but the conformance server's (built on its own, see `test`).
+const PRODUCT_TESTS: [&str; 5] = [
+    "test",
+    "--release",
+    "--workspace",
+    "--exclude",
+    "conformance-server",
+];
+
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
     // What ships: the Lambda zips, checked by tests/tests/e2e/lambda_zips.rs.
@@ -157,13 +166,6 @@ fn test(root: &Path) -> Result<()> {
     let e2e_dir = root.join("target/e2e");
     std::fs::create_dir_all(&e2e_dir)?;
     let release = root.join("target/release");
-    let test_build = |extra: &[&str]| {
-        let mut command = cargo(root);
-        command
-            .args(["test", "--release", "--workspace", "--no-run"])
-            .args(extra);
-        run(&mut command)
-    };
     // The conformance server is its own build: its rmcp features must not leak into the
     // product's binaries through feature unification.
     run(cargo(root).args(["build", "--release", "-p", "conformance-server"]))?;
@@ -171,7 +173,7 @@ fn test(root: &Path) -> Result<()> {
         release.join("conformance-server"),
         e2e_dir.join("conformance-server"),
     )?;
-    test_build(&["--exclude", "conformance-server"])?;
+    run(cargo(root).args(PRODUCT_TESTS).arg("--no-run"))?;
     std::fs::copy(release.join("function"), e2e_dir.join("function"))?;
     std::fs::copy(release.join("authorizer"), e2e_dir.join("authorizer"))?;
 
@@ -179,13 +181,7 @@ fn test(root: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&figures);
     std::fs::create_dir_all(&figures)?;
     run(cargo(root)
-        .args([
-            "test",
-            "--release",
-            "--workspace",
-            "--exclude",
-            "conformance-server",
-        ])
+        .args(PRODUCT_TESTS)
         .env("SMCP_FUNCTION", e2e_dir.join("function"))
         .env(
             "SMCP_CONFORMANCE_SERVER",
