@@ -119,7 +119,8 @@ impl Keyring {
             return Err(SealError::Malformed);
         }
         let key = self.by_id(&raw[1..5]).ok_or(SealError::UnknownKey)?;
-        let nonce = Nonce::try_assume_unique_for_key(&raw[5..HEADER]).map_err(|_| SealError::Malformed)?;
+        let nonce =
+            Nonce::try_assume_unique_for_key(&raw[5..HEADER]).map_err(|_| SealError::Malformed)?;
         let aad = aad(purpose, &key.id);
         let plain = key
             .seal
@@ -147,14 +148,20 @@ mod tests {
     fn round_trip_before_expiry() {
         let keys = ring(1);
         let blob = keys.seal(Purpose::Code, &("alice", 7), 100);
-        assert_eq!(keys.open::<(String, i32)>(Purpose::Code, &blob, 100), Ok(("alice".into(), 7)));
+        assert_eq!(
+            keys.open::<(String, i32)>(Purpose::Code, &blob, 100),
+            Ok(("alice".into(), 7))
+        );
     }
 
     #[test]
     fn expired_blobs_are_refused() {
         let keys = ring(1);
         let blob = keys.seal(Purpose::Code, &1, 100);
-        assert_eq!(keys.open::<i32>(Purpose::Code, &blob, 101), Err(SealError::Expired));
+        assert_eq!(
+            keys.open::<i32>(Purpose::Code, &blob, 101),
+            Err(SealError::Expired)
+        );
     }
 
     #[test]
@@ -166,7 +173,10 @@ mod tests {
             let mut bad = raw.clone();
             bad[i] ^= 0x01;
             let bad = URL_SAFE_NO_PAD.encode(bad);
-            assert!(keys.open::<String>(Purpose::Refresh, &bad, 0).is_err(), "byte {i}");
+            assert!(
+                keys.open::<String>(Purpose::Refresh, &bad, 0).is_err(),
+                "byte {i}"
+            );
         }
     }
 
@@ -174,28 +184,49 @@ mod tests {
     fn a_blob_for_one_purpose_does_not_open_as_another() {
         let keys = ring(1);
         let code = keys.seal(Purpose::Code, &"x", 100);
-        assert_eq!(keys.open::<String>(Purpose::Refresh, &code, 0), Err(SealError::Tampered));
-        assert_eq!(keys.open::<String>(Purpose::Client, &code, 0), Err(SealError::Tampered));
+        assert_eq!(
+            keys.open::<String>(Purpose::Refresh, &code, 0),
+            Err(SealError::Tampered)
+        );
+        assert_eq!(
+            keys.open::<String>(Purpose::Client, &code, 0),
+            Err(SealError::Tampered)
+        );
     }
 
     #[test]
     fn another_stages_key_cannot_open() {
         let blob = ring(1).seal(Purpose::Code, &"x", 100);
-        assert_eq!(ring(2).open::<String>(Purpose::Code, &blob, 0), Err(SealError::UnknownKey));
+        assert_eq!(
+            ring(2).open::<String>(Purpose::Code, &blob, 0),
+            Err(SealError::UnknownKey)
+        );
     }
 
     #[test]
     fn the_previous_key_opens_during_its_grace_and_not_after() {
         let old = ring(1);
         let blob = old.seal(Purpose::Refresh, &"x", 100);
-        let rotated = Keyring::new(Key::derive(&[2; 32]).unwrap(), Some(Key::derive(&[1; 32]).unwrap()));
-        assert_eq!(rotated.open::<String>(Purpose::Refresh, &blob, 0), Ok("x".into()));
+        let rotated = Keyring::new(
+            Key::derive(&[2; 32]).unwrap(),
+            Some(Key::derive(&[1; 32]).unwrap()),
+        );
+        assert_eq!(
+            rotated.open::<String>(Purpose::Refresh, &blob, 0),
+            Ok("x".into())
+        );
         // New blobs are sealed with the new key only.
         let fresh = rotated.seal(Purpose::Refresh, &"y", 100);
-        assert_eq!(old.open::<String>(Purpose::Refresh, &fresh, 0), Err(SealError::UnknownKey));
+        assert_eq!(
+            old.open::<String>(Purpose::Refresh, &fresh, 0),
+            Err(SealError::UnknownKey)
+        );
         // Grace over: the caller drops the previous key.
         let after_grace = Keyring::new(Key::derive(&[2; 32]).unwrap(), None);
-        assert_eq!(after_grace.open::<String>(Purpose::Refresh, &blob, 0), Err(SealError::UnknownKey));
+        assert_eq!(
+            after_grace.open::<String>(Purpose::Refresh, &blob, 0),
+            Err(SealError::UnknownKey)
+        );
     }
 
     #[test]
@@ -203,13 +234,19 @@ mod tests {
         let keys = ring(1);
         let long = "A".repeat(MAX_SEALED_LEN + 1);
         for bad in ["", "!!!", "AAAA", "AQ", &long] {
-            assert!(keys.open::<String>(Purpose::Code, bad, 0).is_err(), "{bad:.20}");
+            assert!(
+                keys.open::<String>(Purpose::Code, bad, 0).is_err(),
+                "{bad:.20}"
+            );
         }
     }
 
     #[test]
     fn sealing_twice_gives_different_blobs() {
         let keys = ring(1);
-        assert_ne!(keys.seal(Purpose::Code, &1, 9), keys.seal(Purpose::Code, &1, 9));
+        assert_ne!(
+            keys.seal(Purpose::Code, &1, 9),
+            keys.seal(Purpose::Code, &1, 9)
+        );
     }
 }

@@ -88,8 +88,12 @@ impl Keyring {
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(ACCESS_TOKEN_TYPE.into());
         header.kid = Some(self.current.kid());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&self.current.sign))
-            .expect("HS256 signing of plain claims")
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_secret(&self.current.sign),
+        )
+        .expect("HS256 signing of plain claims")
     }
 
     /// Verifies an access token for this issuer and audience: HS256 only, our `typ`, a key in
@@ -129,20 +133,24 @@ impl Keyring {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<AccessClaims>(token, &DecodingKey::from_secret(&key.sign), &validation)
-            .map(|data| data.claims)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidSignature => TokenError::Signature,
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::ImmatureSignature => TokenError::NotYetValid,
-                ErrorKind::InvalidIssuer => TokenError::Issuer,
-                ErrorKind::InvalidAudience => TokenError::Audience,
-                ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
-                ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
-                    TokenError::Malformed
-                }
-                _ => TokenError::Claims,
-            })
+        jsonwebtoken::decode::<AccessClaims>(
+            token,
+            &DecodingKey::from_secret(&key.sign),
+            &validation,
+        )
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => TokenError::Signature,
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+            ErrorKind::InvalidIssuer => TokenError::Issuer,
+            ErrorKind::InvalidAudience => TokenError::Audience,
+            ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+            ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Utf8(_) => {
+                TokenError::Malformed
+            }
+            _ => TokenError::Claims,
+        })
     }
 }
 
@@ -221,7 +229,11 @@ mod tests {
     fn alg_none_is_refused() {
         let kid = keys().current.kid();
         for alg in ["none", "None", "NONE"] {
-            let token = forge(json!({"alg": alg, "typ": "at+jwt", "kid": kid}), &claims(), None);
+            let token = forge(
+                json!({"alg": alg, "typ": "at+jwt", "kid": kid}),
+                &claims(),
+                None,
+            );
             // jsonwebtoken has no `none` algorithm: the header itself does not parse.
             assert_eq!(verify(&token), Err(TokenError::Malformed), "{alg}");
         }
@@ -233,7 +245,11 @@ mod tests {
         // our key must still fail: only HS256 is allowed.
         let kid = keys().current.kid();
         for alg in ["RS256", "ES256", "HS512", "PS256", "EdDSA"] {
-            let token = forge(json!({"alg": alg, "typ": "at+jwt", "kid": kid}), &claims(), Some(&keys().current.sign));
+            let token = forge(
+                json!({"alg": alg, "typ": "at+jwt", "kid": kid}),
+                &claims(),
+                Some(&keys().current.sign),
+            );
             assert_eq!(verify(&token), Err(TokenError::Algorithm), "{alg}");
         }
     }
@@ -243,7 +259,11 @@ mod tests {
         let kid = keys().current.kid();
         let sign = keys().current.sign;
         for typ in [json!("JWT"), json!("id_token"), json!(null)] {
-            let token = forge(json!({"alg": "HS256", "typ": typ, "kid": kid}), &claims(), Some(&sign));
+            let token = forge(
+                json!({"alg": "HS256", "typ": typ, "kid": kid}),
+                &claims(),
+                Some(&sign),
+            );
             assert_eq!(verify(&token), Err(TokenError::Type), "{typ}");
         }
     }
@@ -251,16 +271,28 @@ mod tests {
     #[test]
     fn unknown_or_missing_kid_is_refused() {
         let sign = keys().current.sign;
-        let token = forge(json!({"alg": "HS256", "typ": "at+jwt", "kid": "deadbeef"}), &claims(), Some(&sign));
+        let token = forge(
+            json!({"alg": "HS256", "typ": "at+jwt", "kid": "deadbeef"}),
+            &claims(),
+            Some(&sign),
+        );
         assert_eq!(verify(&token), Err(TokenError::UnknownKey));
-        let token = forge(json!({"alg": "HS256", "typ": "at+jwt"}), &claims(), Some(&sign));
+        let token = forge(
+            json!({"alg": "HS256", "typ": "at+jwt"}),
+            &claims(),
+            Some(&sign),
+        );
         assert_eq!(verify(&token), Err(TokenError::UnknownKey));
     }
 
     #[test]
     fn a_wrong_signature_is_refused() {
         let kid = keys().current.kid();
-        let token = forge(json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}), &claims(), Some(&[9; 32]));
+        let token = forge(
+            json!({"alg": "HS256", "typ": "at+jwt", "kid": kid}),
+            &claims(),
+            Some(&[9; 32]),
+        );
         assert_eq!(verify(&token), Err(TokenError::Signature));
         let mut token = keys().sign_access_token(&claims());
         let last = token.pop().unwrap();
@@ -271,32 +303,50 @@ mod tests {
     #[test]
     fn another_stages_key_is_unknown() {
         let other = Keyring::from_signing_key(&[2; 32]).unwrap();
-        assert_eq!(verify(&other.sign_access_token(&claims())), Err(TokenError::UnknownKey));
+        assert_eq!(
+            verify(&other.sign_access_token(&claims())),
+            Err(TokenError::UnknownKey)
+        );
     }
 
     #[test]
     fn expiry_and_not_before_apply_with_a_small_leeway() {
         let mut c = claims();
         c.exp = now() - LEEWAY_SECONDS as i64 - 5;
-        assert_eq!(verify(&keys().sign_access_token(&c)), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&keys().sign_access_token(&c)),
+            Err(TokenError::Expired)
+        );
         c.exp = now() - 5; // within the leeway
         assert!(verify(&keys().sign_access_token(&c)).is_ok());
         let mut c = claims();
         c.nbf = now() + LEEWAY_SECONDS as i64 + 60;
-        assert_eq!(verify(&keys().sign_access_token(&c)), Err(TokenError::NotYetValid));
+        assert_eq!(
+            verify(&keys().sign_access_token(&c)),
+            Err(TokenError::NotYetValid)
+        );
     }
 
     #[test]
     fn issuer_and_audience_must_match_exactly() {
         let mut c = claims();
         c.aud = "https://mcp.example.com/prod/mcp".into();
-        assert_eq!(verify(&keys().sign_access_token(&c)), Err(TokenError::Audience));
+        assert_eq!(
+            verify(&keys().sign_access_token(&c)),
+            Err(TokenError::Audience)
+        );
         let mut c = claims();
         c.aud = format!("{AUD}/");
-        assert_eq!(verify(&keys().sign_access_token(&c)), Err(TokenError::Audience));
+        assert_eq!(
+            verify(&keys().sign_access_token(&c)),
+            Err(TokenError::Audience)
+        );
         let mut c = claims();
         c.iss = "https://evil.example.com".into();
-        assert_eq!(verify(&keys().sign_access_token(&c)), Err(TokenError::Issuer));
+        assert_eq!(
+            verify(&keys().sign_access_token(&c)),
+            Err(TokenError::Issuer)
+        );
     }
 
     #[test]
@@ -311,7 +361,10 @@ mod tests {
     fn tokens_from_the_previous_key_verify_during_grace() {
         use crate::keys::Key;
         let old = keys().sign_access_token(&claims());
-        let rotated = Keyring::new(Key::derive(&[3; 32]).unwrap(), Some(Key::derive(&[1; 32]).unwrap()));
+        let rotated = Keyring::new(
+            Key::derive(&[3; 32]).unwrap(),
+            Some(Key::derive(&[1; 32]).unwrap()),
+        );
         assert!(rotated.verify_access_token(&old, ISS, AUD).is_ok());
     }
 }
