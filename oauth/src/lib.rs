@@ -17,6 +17,7 @@ pub use token::{AccessClaims, TokenError};
 pub mod authorize;
 pub mod cimd;
 pub mod client;
+pub mod grant;
 pub mod metadata;
 pub mod pkce;
 pub mod redirect;
