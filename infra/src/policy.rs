@@ -30,15 +30,41 @@ pub fn lambda_trust_policy() -> String {
     .to_string()
 }
 
-/// The authorizer: read the key secret, write its log group.
-pub fn authorizer_policy(secret_arn: &str, log_group_arn: &str) -> String {
-    document(vec![read_secret(secret_arn), write_logs(log_group_arn)])
+/// The secrets a Lambda reads (ARNs): the API key secret, the OAuth secret, or both.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SecretArns {
+    pub api_key: Option<String>,
+    pub oauth: Option<String>,
 }
 
-/// The MCP function: the authorizer's rights plus the actions its tools call (none granted
-/// when no tool calls AWS). The tools' actions (Cost Explorer's) take no resource ARN.
-pub fn function_policy(secret_arn: &str, log_group_arn: &str) -> String {
-    let mut statements = vec![read_secret(secret_arn), write_logs(log_group_arn)];
+impl SecretArns {
+    /// One read statement per secret, each on exactly that secret's ARN.
+    fn statements(&self) -> Vec<Value> {
+        let api_key = self
+            .api_key
+            .as_deref()
+            .map(|arn| read_secret("ReadApiKey", arn));
+        let oauth = self
+            .oauth
+            .as_deref()
+            .map(|arn| read_secret("ReadOAuthSecret", arn));
+        api_key.into_iter().chain(oauth).collect()
+    }
+}
+
+/// The authorizer: read the key secret, write its log group.
+pub fn authorizer_policy(secrets: &SecretArns, log_group_arn: &str) -> String {
+    let mut statements = secrets.statements();
+    statements.push(write_logs(log_group_arn));
+    document(statements)
+}
+
+/// The MCP function: read its secrets, write its log group, and call the actions its tools
+/// call (none granted when no tool calls AWS). The tools' actions (Cost Explorer's) take no
+/// resource ARN.
+pub fn function_policy(secrets: &SecretArns, log_group_arn: &str) -> String {
+    let mut statements = secrets.statements();
+    statements.push(write_logs(log_group_arn));
     let actions = tool_actions();
     if !actions.is_empty() {
         statements.push(json!({
@@ -236,9 +262,9 @@ fn document(statements: Vec<Value>) -> String {
     json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
 }
 
-fn read_secret(secret_arn: &str) -> Value {
+fn read_secret(sid: &str, secret_arn: &str) -> Value {
     json!({
-        "Sid": "ReadApiKey",
+        "Sid": sid,
         "Effect": "Allow",
         "Action": ["secretsmanager:GetSecretValue"],
         "Resource": [secret_arn]
@@ -262,9 +288,16 @@ mod tests {
     const SECRET: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-key-AbCdEf";
     const LOGS: &str = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/fn";
 
+    fn key_only() -> SecretArns {
+        SecretArns {
+            api_key: Some(SECRET.into()),
+            oauth: None,
+        }
+    }
+
     #[test]
     fn function_policy_is_scoped() {
-        let doc: Value = serde_json::from_str(&function_policy(SECRET, LOGS)).unwrap();
+        let doc: Value = serde_json::from_str(&function_policy(&key_only(), LOGS)).unwrap();
         let statements = doc["Statement"].as_array().unwrap();
         assert_eq!(statements[0]["Resource"], json!([SECRET]));
         assert_eq!(statements[1]["Resource"], json!([format!("{LOGS}:*")]));
@@ -281,7 +314,7 @@ mod tests {
 
     #[test]
     fn authorizer_policy_has_no_wildcards() {
-        let text = authorizer_policy(SECRET, &format!("{LOGS}:*"));
+        let text = authorizer_policy(&key_only(), &format!("{LOGS}:*"));
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["Statement"].as_array().unwrap().len(), 2);
         assert_eq!(
@@ -289,5 +322,30 @@ mod tests {
             json!([format!("{LOGS}:*")])
         );
         assert!(!text.contains("\"*\""));
+    }
+
+    #[test]
+    fn each_secret_is_read_on_its_own_arn() {
+        const OAUTH: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oauth-XyZ";
+        let both = SecretArns {
+            api_key: Some(SECRET.into()),
+            oauth: Some(OAUTH.into()),
+        };
+        let doc: Value = serde_json::from_str(&function_policy(&both, LOGS)).unwrap();
+        let statements = doc["Statement"].as_array().unwrap();
+        assert_eq!(statements[0]["Sid"], "ReadApiKey");
+        assert_eq!(statements[0]["Resource"], json!([SECRET]));
+        assert_eq!(statements[1]["Sid"], "ReadOAuthSecret");
+        assert_eq!(
+            statements[1]["Action"],
+            json!(["secretsmanager:GetSecretValue"])
+        );
+        assert_eq!(statements[1]["Resource"], json!([OAUTH]));
+        let oauth_only = SecretArns {
+            api_key: None,
+            oauth: Some(OAUTH.into()),
+        };
+        let text = function_policy(&oauth_only, LOGS);
+        assert!(!text.contains(SECRET) && text.contains(OAUTH));
     }
 }

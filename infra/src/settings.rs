@@ -23,6 +23,17 @@ pub enum SettingType {
 /// project schema.
 pub const SETTINGS: &[(&str, SettingType, Option<&str>)] = &[
     ("apiKey", SettingType::String, None),
+    ("authMode", SettingType::String, Some("apiKey")),
+    ("cognitoUserPoolId", SettingType::String, Some("")),
+    ("cognitoDomainPrefix", SettingType::String, Some("")),
+    ("oauthSigningKey", SettingType::String, None),
+    ("oauthClients", SettingType::String, Some("")),
+    ("oauthRedirectUris", SettingType::String, Some("")),
+    (
+        "oauthAccessTokenSeconds",
+        SettingType::Integer,
+        Some("3600"),
+    ),
     ("architecture", SettingType::String, Some("arm64")),
     ("memorySize", SettingType::Integer, Some("128")),
     ("timeout", SettingType::Integer, Some("30")),
@@ -75,14 +86,78 @@ impl Architecture {
     }
 }
 
+/// How clients authenticate: API keys (today's behaviour), OAuth (the function's own
+/// authorization server, Cognito behind it), or both side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    ApiKey,
+    OAuth,
+    Both,
+}
+
+impl AuthMode {
+    /// The value of `MCP_AUTH_MODE` the function and the authorizer read.
+    pub fn env_value(self) -> &'static str {
+        match self {
+            AuthMode::ApiKey => "api-key",
+            AuthMode::OAuth => "oauth",
+            AuthMode::Both => "both",
+        }
+    }
+
+    pub fn accepts_api_keys(self) -> bool {
+        self != AuthMode::OAuth
+    }
+
+    pub fn accepts_oauth(self) -> bool {
+        self != AuthMode::ApiKey
+    }
+}
+
+/// The stage's API keys (modes `apiKey` and `both`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKey {
+    /// The secret's value: one key, or `{"keys": [{"id", "key"}, ...]}`.
+    pub secret_value: String,
+    /// The key written into client configs (the plain key, or the first named one).
+    pub client_key: String,
+}
+
+/// The OAuth facade's settings (modes `oauth` and `both`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuth {
+    /// An existing user pool; `None`: the program creates one.
+    pub user_pool_id: Option<String>,
+    /// The managed login domain: `https://<prefix>.auth.<region>.amazoncognito.com`.
+    pub domain_prefix: String,
+    /// Base64, at least 32 bytes once decoded: the seed of the facade's sealing and signing keys.
+    pub signing_key: String,
+    /// Pre-registered clients, as compact JSON (`MCP_OAUTH_CLIENTS`).
+    pub clients: Option<String>,
+    /// Redirect-URI patterns DCR and CIMD clients must match (`MCP_OAUTH_REDIRECT_URIS`).
+    pub redirect_uris: Vec<String>,
+    pub access_token_seconds: u32,
+}
+
+impl OAuth {
+    /// Cognito's OAuth base URL for this stage (`MCP_OAUTH_COGNITO_URL`).
+    pub fn cognito_url(&self, region: &str) -> String {
+        format!(
+            "https://{}.auth.{region}.amazoncognito.com",
+            self.domain_prefix
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub stack: String,
     pub region: String,
-    /// The secret's value: one key, or `{"keys": [{"id", "key"}, ...]}`.
-    pub api_key: String,
-    /// The key written into client configs (the plain key, or the first named one).
-    pub client_key: String,
+    pub auth_mode: AuthMode,
+    /// Set in modes `apiKey` and `both`; `oauth` deploys no key at all (see the README).
+    pub api_key: Option<ApiKey>,
+    /// Set in modes `oauth` and `both`.
+    pub oauth: Option<OAuth>,
     pub architecture: Architecture,
     pub memory_size: u32,
     pub timeout: u32,
@@ -145,6 +220,22 @@ pub enum SettingsError {
     ApiKeyNotSecret,
     #[error("apiKey {0}")]
     BadApiKey(String),
+    #[error(
+        "oauthSigningKey is not set (authMode {0} needs it). Set it (encrypted) with:\n  \
+         pulumi config set oauthSigningKey --secret \"$(openssl rand -base64 32)\""
+    )]
+    MissingSigningKey(&'static str),
+    #[error(
+        "oauthSigningKey is stored in plain text in the stack config. Store it encrypted instead:\n  \
+         pulumi config rm oauthSigningKey && \
+         pulumi config set oauthSigningKey --secret \"$(openssl rand -base64 32)\""
+    )]
+    SigningKeyNotSecret,
+    #[error(
+        "oauthSigningKey {0}. Generate a new one with:\n  \
+         pulumi config set oauthSigningKey --secret \"$(openssl rand -base64 32)\""
+    )]
+    BadSigningKey(String),
     #[error(
         "aws:region is not set. Choose a region with:\n  pulumi config set aws:region us-east-1"
     )]
@@ -218,20 +309,37 @@ impl Settings {
                 .unwrap_or_default()
         };
 
-        let api_key_name = format!("{prefix}apiKey");
-        let api_key = config
-            .get(&api_key_name)
-            .ok_or(SettingsError::MissingApiKey)?;
-        if !secret_keys.contains(&api_key_name) {
-            return Err(SettingsError::ApiKeyNotSecret);
-        }
-        let client_key = check_api_key(api_key)?;
+        let auth_mode = match get("authMode").trim() {
+            "apiKey" => AuthMode::ApiKey,
+            "oauth" => AuthMode::OAuth,
+            "both" => AuthMode::Both,
+            other => return Err(invalid("authMode", "apiKey, oauth or both", other)),
+        };
+        // `oauth` deploys no API key: an endpoint that should only take OAuth tokens must not
+        // open for a key left over in the config, so the key is not even read.
+        let api_key = if auth_mode.accepts_api_keys() {
+            Some(api_key_setting(config, secret_keys)?)
+        } else {
+            None
+        };
 
         let region = config
             .get("aws:region")
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty())
             .ok_or(SettingsError::MissingRegion)?;
+        let oauth = if auth_mode.accepts_oauth() {
+            Some(oauth_settings(
+                &get,
+                config,
+                secret_keys,
+                stack,
+                &region,
+                auth_mode,
+            )?)
+        } else {
+            None
+        };
 
         let architecture = match get("architecture").as_str() {
             "arm64" => Architecture::Arm64,
@@ -368,8 +476,9 @@ impl Settings {
         Ok(Settings {
             stack: stack.to_string(),
             region,
-            api_key: api_key.clone(),
-            client_key,
+            auth_mode,
+            api_key,
+            oauth,
             architecture,
             memory_size: number("memorySize", &get("memorySize"), 128, 10_240)?,
             timeout: number("timeout", &get("timeout"), 1, 900)?,
@@ -598,6 +707,234 @@ fn github_deploy(
     }))
 }
 
+/// The API key: required, stored with `--secret`, and sound.
+fn api_key_setting(
+    config: &HashMap<String, String>,
+    secret_keys: &HashSet<String>,
+) -> Result<ApiKey, SettingsError> {
+    let name = format!("{PROJECT}:apiKey");
+    let value = config.get(&name).ok_or(SettingsError::MissingApiKey)?;
+    if !secret_keys.contains(&name) {
+        return Err(SettingsError::ApiKeyNotSecret);
+    }
+    Ok(ApiKey {
+        secret_value: value.clone(),
+        client_key: check_api_key(value)?,
+    })
+}
+
+/// The OAuth settings of an `oauth` or `both` stage.
+fn oauth_settings(
+    get: &dyn Fn(&str) -> String,
+    config: &HashMap<String, String>,
+    secret_keys: &HashSet<String>,
+    stack: &str,
+    region: &str,
+    mode: AuthMode,
+) -> Result<OAuth, SettingsError> {
+    let user_pool_id = user_pool_id(&get("cognitoUserPoolId"), region)?;
+    let domain_prefix = domain_prefix(&get("cognitoDomainPrefix"), stack, user_pool_id.is_some())?;
+    let name = format!("{PROJECT}:oauthSigningKey");
+    let mode_name = match mode {
+        AuthMode::Both => "both",
+        _ => "oauth",
+    };
+    let signing_key = config
+        .get(&name)
+        .ok_or(SettingsError::MissingSigningKey(mode_name))?;
+    if !secret_keys.contains(&name) {
+        return Err(SettingsError::SigningKeyNotSecret);
+    }
+    check_signing_key(signing_key)?;
+    Ok(OAuth {
+        user_pool_id,
+        domain_prefix,
+        signing_key: signing_key.trim().to_string(),
+        clients: oauth_clients(&get("oauthClients"))?,
+        redirect_uris: redirect_patterns(&get("oauthRedirectUris"))?,
+        access_token_seconds: number(
+            "oauthAccessTokenSeconds",
+            &get("oauthAccessTokenSeconds"),
+            60,
+            86_400,
+        )?,
+    })
+}
+
+/// An existing pool's id (`<region>_<id>`), which must live in the stack's region: the app
+/// client and resource server are created beside it, and the function talks to its domain.
+fn user_pool_id(value: &str, region: &str) -> Result<Option<String>, SettingsError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let valid = value.split_once('_').is_some_and(|(pool_region, id)| {
+        pool_region == region && !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    if !valid {
+        return Err(invalid(
+            "cognitoUserPoolId",
+            &format!(
+                "the id of a user pool in {region}, such as {region}_AbCdEf123 (or empty to create one)"
+            ),
+            value,
+        ));
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// The managed login domain's prefix: given, or `serverless-mcp-<stack>` for a pool the program
+/// creates. An existing pool keeps its own domain, so its prefix must be given.
+fn domain_prefix(value: &str, stack: &str, existing_pool: bool) -> Result<String, SettingsError> {
+    let given = value.trim();
+    if given.is_empty() && existing_pool {
+        return Err(invalid(
+            "cognitoDomainPrefix",
+            "the prefix of the existing pool's domain when cognitoUserPoolId is set \
+             (aws cognito-idp describe-user-pool --user-pool-id <id> --query UserPool.Domain)",
+            given,
+        ));
+    }
+    let prefix = if given.is_empty() {
+        format!("{PROJECT}-{stack}")
+            .to_ascii_lowercase()
+            .replace('_', "-")
+    } else {
+        given.to_string()
+    };
+    if !valid_domain_prefix(&prefix) {
+        let expected = "a Cognito domain prefix: 1 to 63 lowercase letters, digits and hyphens, \
+                        no hyphen first or last, without \"aws\", \"amazon\" or \"cognito\"";
+        let expected = if given.is_empty() {
+            format!("{expected} (the default derived from the stack name is not one; set one)")
+        } else {
+            expected.to_string()
+        };
+        return Err(invalid("cognitoDomainPrefix", &expected, &prefix));
+    }
+    Ok(prefix)
+}
+
+/// Cognito's rules for a prefix domain (`CreateUserPoolDomain`: `^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$`),
+/// and its reserved words.
+fn valid_domain_prefix(prefix: &str) -> bool {
+    (1..=63).contains(&prefix.len())
+        && !prefix.starts_with('-')
+        && !prefix.ends_with('-')
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !["aws", "amazon", "cognito"]
+            .iter()
+            .any(|word| prefix.contains(word))
+}
+
+/// The facade's key seed must decode (standard base64, as `openssl rand -base64` writes it) to
+/// at least 32 bytes. Never puts the key in an error.
+fn check_signing_key(value: &str) -> Result<(), SettingsError> {
+    const MIN_BYTES: usize = 32;
+    let bytes = decode_base64(value.trim()).ok_or_else(|| {
+        SettingsError::BadSigningKey("is not base64 (A-Z, a-z, 0-9, +, /, = padding)".into())
+    })?;
+    if bytes < MIN_BYTES {
+        return Err(SettingsError::BadSigningKey(format!(
+            "decodes to {bytes} bytes; it needs at least {MIN_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
+/// The number of bytes standard base64 (padding optional) decodes to, or `None` when it is
+/// not base64. Only the length matters here; the function decodes the key itself.
+fn decode_base64(text: &str) -> Option<usize> {
+    let data = text.trim_end_matches('=');
+    let padding = text.len() - data.len();
+    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let valid = !data.is_empty()
+        && data.bytes().all(alphabet)
+        && padding <= 2
+        && (padding == 0 || text.len() % 4 == 0)
+        && data.len() % 4 != 1;
+    valid.then(|| data.len() * 3 / 4)
+}
+
+/// Lambda allows 4 KB of environment in all: the clients list gets at most half of it.
+const MAX_CLIENTS_JSON: usize = 2048;
+
+/// Pre-registered clients: a JSON array of `{client_id, client_name?, redirect_uris}`, checked
+/// here and passed on compact.
+fn oauth_clients(value: &str) -> Result<Option<String>, SettingsError> {
+    #[derive(serde::Deserialize, serde::Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Client {
+        client_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_name: Option<String>,
+        redirect_uris: Vec<String>,
+    }
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let expected = r#"a JSON array of {"client_id": "...", "client_name": "...", "redirect_uris": ["..."]} (client_name optional)"#;
+    let clients: Vec<Client> =
+        serde_json::from_str(value).map_err(|_| invalid("oauthClients", expected, value))?;
+    let mut ids = HashSet::new();
+    for client in &clients {
+        let sound = !client.client_id.trim().is_empty()
+            && ids.insert(client.client_id.as_str())
+            && !client.redirect_uris.is_empty()
+            && client.redirect_uris.iter().all(|uri| redirect_uri(uri));
+        if !sound {
+            return Err(invalid(
+                "oauthClients",
+                &format!(
+                    "{expected}, each with a unique non-empty client_id and at least one absolute \
+                     redirect URI without a fragment"
+                ),
+                &client.client_id,
+            ));
+        }
+    }
+    let compact = serde_json::to_string(&clients).expect("clients serialize");
+    if compact.len() > MAX_CLIENTS_JSON {
+        return Err(invalid(
+            "oauthClients",
+            &format!(
+                "at most {MAX_CLIENTS_JSON} bytes of JSON (Lambda's environment is 4 KB in all)"
+            ),
+            &format!("{} bytes", compact.len()),
+        ));
+    }
+    Ok(Some(compact))
+}
+
+/// Comma-separated redirect-URI patterns (`*` = any run of characters), each absolute.
+fn redirect_patterns(value: &str) -> Result<Vec<String>, SettingsError> {
+    let patterns = list(value);
+    if let Some(bad) = patterns.iter().find(|p| !redirect_uri(p)) {
+        return Err(invalid(
+            "oauthRedirectUris",
+            "comma-separated absolute URI patterns such as https://claude.ai/api/mcp/auth_callback \
+             or http://127.0.0.1:*/callback (`*` matches any run of characters)",
+            bad,
+        ));
+    }
+    Ok(patterns)
+}
+
+/// An absolute URI (a scheme, then something), with no fragment or whitespace.
+fn redirect_uri(uri: &str) -> bool {
+    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.is_empty()
+    });
+    scheme_ok && !uri.contains('#') && !uri.chars().any(char::is_whitespace)
+}
+
 fn invalid(key: &'static str, expected: &str, value: &str) -> SettingsError {
     SettingsError::Invalid {
         key,
@@ -725,7 +1062,9 @@ mod tests {
         assert!(s.hosted_zone_id.is_none() && s.github.is_none());
         assert_eq!(s.authorizer_cache_ttl, 300);
         assert!(s.allowed_origins.is_empty() && s.allowed_hosts.is_empty() && s.function_url);
-        assert_eq!(s.client_key, KEY);
+        assert_eq!(s.auth_mode, AuthMode::ApiKey);
+        assert_eq!(s.api_key.as_ref().unwrap().client_key, KEY);
+        assert!(s.oauth.is_none());
         assert_eq!(s.integration_timeout_ms(), 30_000);
     }
 
@@ -779,7 +1118,262 @@ mod tests {
         let named = format!(
             r#"{{"keys": [{{"id": "laptop", "key": "{KEY}"}}, {{"id": "ci", "key": "{KEY}x"}}]}}"#
         );
-        assert_eq!(settings(&[("apiKey", &named)]).unwrap().client_key, KEY);
+        assert_eq!(
+            settings(&[("apiKey", &named)])
+                .unwrap()
+                .api_key
+                .unwrap()
+                .client_key,
+            KEY
+        );
+    }
+
+    /// `openssl rand -base64 32`-shaped: 44 characters, 32 bytes.
+    const SIGNING_KEY: &str = "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJbXU=";
+
+    /// An OAuth stage's config: the mode and a secret signing key, then `pairs`.
+    fn oauth_settings_of(mode: &str, pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let (mut map, mut secrets) = config(&[("authMode", mode)]);
+        map.insert(format!("{PROJECT}:oauthSigningKey"), SIGNING_KEY.into());
+        secrets.insert(format!("{PROJECT}:oauthSigningKey"));
+        for (k, v) in pairs {
+            map.insert(format!("{PROJECT}:{k}"), v.to_string());
+        }
+        Settings::from_config("dev", &map, &secrets)
+    }
+
+    #[test]
+    fn oauth_mode_defaults_and_needs_no_api_key() {
+        let (mut map, mut secrets) = config(&[("authMode", "oauth")]);
+        map.remove(&format!("{PROJECT}:apiKey"));
+        secrets.clear();
+        map.insert(format!("{PROJECT}:oauthSigningKey"), SIGNING_KEY.into());
+        secrets.insert(format!("{PROJECT}:oauthSigningKey"));
+        let s = Settings::from_config("dev", &map, &secrets).unwrap();
+        assert_eq!(s.auth_mode, AuthMode::OAuth);
+        assert_eq!(s.auth_mode.env_value(), "oauth");
+        assert!(s.api_key.is_none(), "oauth deploys no key");
+        let oauth = s.oauth.unwrap();
+        assert_eq!(oauth.user_pool_id, None);
+        assert_eq!(oauth.domain_prefix, "serverless-mcp-dev");
+        assert_eq!(
+            oauth.cognito_url("eu-west-1"),
+            "https://serverless-mcp-dev.auth.eu-west-1.amazoncognito.com"
+        );
+        assert_eq!(oauth.signing_key, SIGNING_KEY);
+        assert_eq!((oauth.clients, oauth.redirect_uris.len()), (None, 0));
+        assert_eq!(oauth.access_token_seconds, 3600);
+        // A key left in the config is ignored, not deployed.
+        let s = oauth_settings_of("oauth", &[]).unwrap();
+        assert!(s.api_key.is_none());
+    }
+
+    #[test]
+    fn both_mode_needs_the_api_key_and_the_signing_key() {
+        let s = oauth_settings_of(
+            "both",
+            &[
+                ("cognitoUserPoolId", "eu-west-1_AbC123"),
+                ("cognitoDomainPrefix", "acme-mcp"),
+                (
+                    "oauthClients",
+                    r#"[ {"client_id": "ci", "redirect_uris": ["https://ci.example.com/cb"]},
+                         {"client_id": "x", "client_name": "X", "redirect_uris": ["cursor://cb"]} ]"#,
+                ),
+                (
+                    "oauthRedirectUris",
+                    "https://claude.ai/api/mcp/auth_callback, http://127.0.0.1:*/callback",
+                ),
+                ("oauthAccessTokenSeconds", "600"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (s.auth_mode, s.auth_mode.env_value()),
+            (AuthMode::Both, "both")
+        );
+        assert_eq!(s.api_key.unwrap().client_key, KEY);
+        let oauth = s.oauth.unwrap();
+        assert_eq!(oauth.user_pool_id.as_deref(), Some("eu-west-1_AbC123"));
+        assert_eq!(oauth.domain_prefix, "acme-mcp");
+        assert_eq!(
+            oauth.clients.as_deref(),
+            Some(
+                r#"[{"client_id":"ci","redirect_uris":["https://ci.example.com/cb"]},{"client_id":"x","client_name":"X","redirect_uris":["cursor://cb"]}]"#
+            )
+        );
+        assert_eq!(
+            oauth.redirect_uris,
+            [
+                "https://claude.ai/api/mcp/auth_callback",
+                "http://127.0.0.1:*/callback"
+            ]
+        );
+        assert_eq!(oauth.access_token_seconds, 600);
+
+        let (mut map, mut secrets) = config(&[("authMode", "both")]);
+        map.insert(format!("{PROJECT}:oauthSigningKey"), SIGNING_KEY.into());
+        secrets.insert(format!("{PROJECT}:oauthSigningKey"));
+        map.remove(&format!("{PROJECT}:apiKey"));
+        assert_eq!(
+            Settings::from_config("dev", &map, &secrets),
+            Err(SettingsError::MissingApiKey)
+        );
+    }
+
+    #[test]
+    fn the_signing_key_must_be_set_secret_and_long_enough() {
+        let err = settings(&[("authMode", "oauth")]).unwrap_err();
+        assert_eq!(err, SettingsError::MissingSigningKey("oauth"));
+        let both = settings(&[("authMode", "both")]).unwrap_err();
+        assert_eq!(both, SettingsError::MissingSigningKey("both"));
+        for err in [&err, &both] {
+            assert!(
+                err.to_string().contains(
+                    r#"pulumi config set oauthSigningKey --secret "$(openssl rand -base64 32)""#
+                ),
+                "{err}"
+            );
+        }
+        let plain = settings(&[("authMode", "oauth"), ("oauthSigningKey", SIGNING_KEY)]);
+        assert_eq!(plain, Err(SettingsError::SigningKeyNotSecret));
+        for bad in [
+            "c2hvcnQ=",                                     // 5 bytes
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZQ==", // 31 bytes
+            "not base64 at all, not even close!!!!!!!!!!!!",
+            "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJbXU===",
+            "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJbX_-",
+        ] {
+            let (mut map, mut secrets) = config(&[("authMode", "oauth")]);
+            map.insert(format!("{PROJECT}:oauthSigningKey"), bad.into());
+            secrets.insert(format!("{PROJECT}:oauthSigningKey"));
+            let err = Settings::from_config("dev", &map, &secrets).unwrap_err();
+            assert!(
+                matches!(err, SettingsError::BadSigningKey(_)),
+                "{bad}: {err}"
+            );
+            assert!(!err.to_string().contains(bad), "the key leaked into {err}");
+            assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
+        }
+        // Unpadded base64 of 32 bytes is fine too.
+        assert!(
+            oauth_settings_of(
+                "oauth",
+                &[("oauthSigningKey", SIGNING_KEY.trim_end_matches('='))]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn bad_oauth_values_name_the_setting() {
+        let too_long = "a".repeat(64);
+        for (key, value) in [
+            ("authMode", "apikey"),
+            ("authMode", "OAuth"),
+            ("authMode", ""),
+            ("cognitoUserPoolId", "AbC123"),
+            ("cognitoUserPoolId", "us-east-1_AbC123"),
+            ("cognitoUserPoolId", "eu-west-1_"),
+            ("cognitoUserPoolId", "eu-west-1_Ab-C"),
+            ("cognitoDomainPrefix", "Acme"),
+            ("cognitoDomainPrefix", "-acme"),
+            ("cognitoDomainPrefix", "acme-"),
+            ("cognitoDomainPrefix", "acme.mcp"),
+            ("cognitoDomainPrefix", "acme_mcp"),
+            ("cognitoDomainPrefix", "my-aws-login"),
+            ("cognitoDomainPrefix", "amazonian"),
+            ("cognitoDomainPrefix", "mycognito"),
+            ("cognitoDomainPrefix", too_long.as_str()),
+            ("oauthClients", "{}"),
+            ("oauthClients", "not json"),
+            ("oauthClients", r#"[{"client_id": "a"}]"#),
+            (
+                "oauthClients",
+                r#"[{"client_id": "", "redirect_uris": ["https://a/cb"]}]"#,
+            ),
+            (
+                "oauthClients",
+                r#"[{"client_id": "a", "redirect_uris": []}]"#,
+            ),
+            (
+                "oauthClients",
+                r#"[{"client_id": "a", "redirect_uris": ["/relative"]}]"#,
+            ),
+            (
+                "oauthClients",
+                r#"[{"client_id": "a", "redirect_uris": ["https://a/cb#frag"]}]"#,
+            ),
+            (
+                "oauthClients",
+                r#"[{"client_id": "a", "redirect_uris": ["https://a/cb"], "secret": "s"}]"#,
+            ),
+            (
+                "oauthClients",
+                r#"[{"client_id": "a", "redirect_uris": ["https://a/cb"]}, {"client_id": "a", "redirect_uris": ["https://b/cb"]}]"#,
+            ),
+            ("oauthRedirectUris", "claude.ai/callback"),
+            ("oauthRedirectUris", "https://a/cb#x"),
+            ("oauthAccessTokenSeconds", "59"),
+            ("oauthAccessTokenSeconds", "86401"),
+            ("oauthAccessTokenSeconds", "an hour"),
+        ] {
+            let err = oauth_settings_of("oauth", &[(key, value)]).unwrap_err();
+            assert!(
+                matches!(&err, SettingsError::Invalid { key: k, .. } if *k == key),
+                "{key}={value}: {err}"
+            );
+            assert!(
+                err.to_string()
+                    .contains(&format!("pulumi config set {key}"))
+            );
+        }
+        let huge = format!(
+            r#"[{{"client_id": "a", "redirect_uris": ["https://a.example.com/{}"]}}]"#,
+            "x".repeat(3000)
+        );
+        let err = oauth_settings_of("oauth", &[("oauthClients", &huge)]).unwrap_err();
+        assert!(err.to_string().contains("4 KB"), "{err}");
+    }
+
+    #[test]
+    fn the_default_domain_prefix_comes_from_the_stack_and_an_existing_pool_names_its_own() {
+        let mut map = config(&[("authMode", "oauth")]).0;
+        map.insert(format!("{PROJECT}:oauthSigningKey"), SIGNING_KEY.into());
+        let secrets = HashSet::from([format!("{PROJECT}:oauthSigningKey")]);
+        let s = Settings::from_config("Prod_EU", &map, &secrets).unwrap();
+        assert_eq!(s.oauth.unwrap().domain_prefix, "serverless-mcp-prod-eu");
+        // A stack whose name makes the default invalid says so.
+        let err = Settings::from_config("aws-prod", &map, &secrets).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                SettingsError::Invalid {
+                    key: "cognitoDomainPrefix",
+                    ..
+                }
+            ) && err.to_string().contains("derived from the stack name"),
+            "{err}"
+        );
+        let err =
+            oauth_settings_of("oauth", &[("cognitoUserPoolId", "eu-west-1_AbC123")]).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                SettingsError::Invalid {
+                    key: "cognitoDomainPrefix",
+                    ..
+                }
+            ) && err.to_string().contains("describe-user-pool"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn api_key_mode_ignores_the_oauth_settings() {
+        let s = settings(&[("oauthClients", "not even json"), ("authMode", "apiKey")]).unwrap();
+        assert_eq!(s.auth_mode, AuthMode::ApiKey);
+        assert!(s.oauth.is_none());
     }
 
     #[test]

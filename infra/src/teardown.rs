@@ -56,29 +56,23 @@ pub const REFERENCES: &[(&str, &[&str])] = &[
     (METRIC_ALARM, &[FUNCTION, API, STAGE]),
     (RESOURCE_SERVER, &[USER_POOL]),
     (USER_POOL, &[]),
-    (USER_POOL_CLIENT, &[USER_POOL, RESOURCE_SERVER]),
+    // Its callback URLs name the stage's endpoints.
+    (
+        USER_POOL_CLIENT,
+        &[USER_POOL, RESOURCE_SERVER, API, STAGE, FUNCTION_URL],
+    ),
     (USER_POOL_DOMAIN, &[USER_POOL]),
     (OIDC_PROVIDER, &[]),
     (ROLE, &[OIDC_PROVIDER]),
     (ROLE_POLICY, &[ROLE, SECRET, LOG_GROUP]),
-    (
-        FUNCTION,
-        &[
-            ROLE,
-            LOG_GROUP,
-            SECRET,
-            SECRET_VERSION,
-            USER_POOL,
-            USER_POOL_CLIENT,
-            USER_POOL_DOMAIN,
-            RESOURCE_SERVER,
-        ],
-    ),
+    // The OAuth secret's value names the app client, whose callbacks name the Function URL:
+    // a function refers to its secrets by ARN only, never to a version or the client.
+    (FUNCTION, &[ROLE, LOG_GROUP, SECRET]),
     (FUNCTION_URL, &[FUNCTION, PERMISSION]),
     (PERMISSION, &[FUNCTION, API, AUTHORIZER]),
     (RECORD, &[DOMAIN_NAME, DISTRIBUTION]),
     (SECRET, &[]),
-    (SECRET_VERSION, &[SECRET]),
+    (SECRET_VERSION, &[SECRET, USER_POOL_CLIENT]),
 ];
 
 /// Does a resource of type `from` possibly refer to one of type `to`?
@@ -165,6 +159,8 @@ mod tests {
         assert!(tier(ROLE_POLICY) < tier(ROLE) && tier(SECRET_VERSION) < tier(SECRET));
         assert!(tier(API_MAPPING) < tier(DOMAIN_NAME) && tier(RECORD) < tier(DISTRIBUTION));
         assert!(tier(USER_POOL_CLIENT) < tier(USER_POOL));
+        assert!(tier(SECRET_VERSION) < tier(USER_POOL_CLIENT));
+        assert!(tier(USER_POOL_CLIENT) < tier(FUNCTION_URL));
         assert_eq!(tier("aws:s3/bucket:Bucket"), None);
         for (from, refs) in REFERENCES {
             for to in *refs {

@@ -1,7 +1,8 @@
-//! The API Gateway HTTP API: `/mcp` through the key authorizer, `/health` open, one stage per
-//! stack with throttling and access logs, and optionally the stage's own custom domain.
+//! The API Gateway HTTP API: `/mcp` through the key authorizer (or open to the function's own
+//! OAuth check), `/health` and the OAuth facade's routes open, one stage per stack with
+//! throttling and access logs, and optionally the stage's own custom domain.
 
-use pulumi_gestalt_rust::{Context, Output, pulumi_combine};
+use pulumi_gestalt_rust::{Context, Input, Output, pulumi_combine};
 
 use super::{after, mcp_path, name};
 use crate::{
@@ -18,21 +19,42 @@ use crate::{
             route53::RecordAlias,
         },
     },
-    settings::{Domain, Settings},
+    settings::{AuthMode, Domain, Settings},
 };
 
 pub struct HttpApi {
     /// The MCP endpoint clients use: on the custom domain when there is one.
     pub mcp_url: Output<String>,
+    /// The stage's own URL, without a trailing slash (an OAuth endpoint base).
+    pub stage_base_url: Output<String>,
     /// Where the custom domain's DNS must point, when the program does not manage the zone.
     pub domain_target: Option<Output<String>>,
 }
 
+/// The OAuth facade's routes (docs/oauth.md), open: they are how a client gets a token.
+const OAUTH_ROUTES: &[(&str, &str)] = &[
+    ("well-known", "GET /.well-known/{proxy+}"),
+    ("authorize-get", "GET /authorize"),
+    ("authorize-post", "POST /authorize"),
+    ("oauth-callback", "GET /oauth/callback"),
+    ("token", "POST /token"),
+    ("register", "POST /register"),
+];
+
+/// The OAuth paths browser-based clients fetch (and so preflight). `/authorize` and the
+/// callback are page navigations, which browsers never preflight.
+const OAUTH_PREFLIGHT_ROUTES: &[(&str, &str)] = &[
+    ("options-well-known", "OPTIONS /.well-known/{proxy+}"),
+    ("options-token", "OPTIONS /token"),
+    ("options-register", "OPTIONS /register"),
+];
+
+/// `authorizer_fn` is `None` in `oauth` mode: no keys, so nothing for an authorizer to check.
 pub fn create(
     ctx: &Context,
     s: &Settings,
     mcp: &FunctionResult,
-    authorizer_fn: &FunctionResult,
+    authorizer_fn: Option<&FunctionResult>,
 ) -> HttpApi {
     let http_api = api::create(
         ctx,
@@ -42,19 +64,7 @@ pub fn create(
             .description(format!("serverless-mcp stage {}", s.stack))
             .build_struct(),
     );
-    let key_authorizer = authorizer::create(
-        ctx,
-        &name(s, "api-authorizer"),
-        authorizer::AuthorizerArgs::builder()
-            .api_id(http_api.id.clone())
-            .authorizer_type("REQUEST")
-            .authorizer_uri(authorizer_fn.invoke_arn.clone())
-            .authorizer_payload_format_version("2.0")
-            .enable_simple_responses(true)
-            .identity_sources(vec!["$request.header.x-api-key".to_string()])
-            .authorizer_result_ttl_in_seconds(s.authorizer_cache_ttl as i32)
-            .build_struct(),
-    );
+    let key_authorizer = authorizer_fn.map(|f| key_authorizer(ctx, s, &http_api.id, f));
     let mcp_integration = integration::create(
         ctx,
         &name(s, "integration"),
@@ -69,6 +79,13 @@ pub fn create(
     let target = mcp_integration.id.map(|id| format!("integrations/{id}"));
     let mut routes = Vec::new();
     for method in ["POST", "GET", "DELETE"] {
+        // `oauth`: no authorizer; the function checks the token and answers 401 with the
+        // `WWW-Authenticate` challenge itself, which an authorizer could not.
+        let (authorization_type, authorizer_id): (&str, Input<Option<String>>) =
+            match &key_authorizer {
+                Some(key_authorizer) => ("CUSTOM", key_authorizer.id.clone().into()),
+                None => ("NONE", Input::StaticValue(None)),
+            };
         routes.push(route::create(
             ctx,
             &name(s, &format!("route-{}", method.to_lowercase())),
@@ -76,16 +93,24 @@ pub fn create(
                 .api_id(http_api.id.clone())
                 .route_key(format!("{method} /mcp"))
                 .target(target.clone())
-                .authorization_type("CUSTOM")
-                .authorizer_id(key_authorizer.id.clone())
+                .authorization_type(authorization_type)
+                .authorizer_id(authorizer_id)
                 .build_struct(),
         ));
     }
     // Open routes: the health check, and (when browsers are allowed) CORS preflights, which
-    // carry no key; the function answers them with its own origin policy.
+    // carry no key; the function answers them with its own origin policy. With OAuth, the
+    // facade's routes too.
+    let browsers = !s.allowed_origins.is_empty();
     let mut open_routes = vec![("health", "GET /health")];
-    if !s.allowed_origins.is_empty() {
+    if browsers {
         open_routes.push(("options", "OPTIONS /mcp"));
+    }
+    if s.auth_mode.accepts_oauth() {
+        open_routes.extend(OAUTH_ROUTES);
+        if browsers {
+            open_routes.extend(OAUTH_PREFLIGHT_ROUTES);
+        }
     }
     for (part, route_key) in open_routes {
         routes.push(route::create(
@@ -111,19 +136,21 @@ pub fn create(
             .source_arn(http_api.execution_arn.map(|arn| format!("{arn}/*/*")))
             .build_struct(),
     );
-    let invoke_authorizer = permission::create(
-        ctx,
-        &name(s, "api-invoke-authorizer"),
-        permission::PermissionArgs::builder()
-            .action("lambda:InvokeFunction")
-            .function(authorizer_fn.name.clone())
-            .principal("apigateway.amazonaws.com")
-            .source_arn(
-                pulumi_combine!(http_api.execution_arn.clone(), key_authorizer.id.clone())
-                    .map(|(arn, id)| format!("{arn}/authorizers/{id}")),
-            )
-            .build_struct(),
-    );
+    let invoke_authorizer = authorizer_fn.zip(key_authorizer.as_ref()).map(|(f, a)| {
+        permission::create(
+            ctx,
+            &name(s, "api-invoke-authorizer"),
+            permission::PermissionArgs::builder()
+                .action("lambda:InvokeFunction")
+                .function(f.name.clone())
+                .principal("apigateway.amazonaws.com")
+                .source_arn(
+                    pulumi_combine!(http_api.execution_arn.clone(), a.id.clone())
+                        .map(|(arn, id)| format!("{arn}/authorizers/{id}")),
+                )
+                .build_struct(),
+        )
+    });
     let access_logs = log_group::create(
         ctx,
         &name(s, "api-access-logs"),
@@ -134,7 +161,8 @@ pub fn create(
     // The stage is what makes the API reachable: it comes last, once every route leads
     // somewhere and both Lambdas may be invoked.
     let mut gates: Vec<&Output<String>> = routes.iter().map(|r| &r.id).collect();
-    gates.extend([&invoke_function.id, &invoke_authorizer.id]);
+    gates.push(&invoke_function.id);
+    gates.extend(invoke_authorizer.as_ref().map(|p| &p.id));
     let api_stage = stage::create(
         ctx,
         &name(s, "stage"),
@@ -156,9 +184,13 @@ pub fn create(
             }))
             .build_struct(),
     );
+    let stage_base_url = api_stage
+        .invoke_url
+        .map(|url| url.trim_end_matches('/').to_string());
     match &s.custom_domain {
         None => HttpApi {
             mcp_url: api_stage.invoke_url.map(|url| mcp_path(&url)),
+            stage_base_url,
             domain_target: None,
         },
         Some(domain) => {
@@ -168,10 +200,52 @@ pub fn create(
                     &ctx.new_output(&mcp_path(&format!("https://{}", domain.name))),
                     &[&api_stage.id],
                 ),
+                stage_base_url,
                 domain_target: s.hosted_zone_id.is_none().then_some(target),
             }
         }
     }
+}
+
+/// The REQUEST authorizer (payload 2.0, simple responses) in front of `/mcp`.
+///
+/// `apiKey`: identity source `x-api-key`, cached per key. `both`: no identity source and no
+/// cache, because with an identity source API Gateway answers a request without it with its
+/// own 401 (no `WWW-Authenticate`, so OAuth clients could never discover how to sign in), and
+/// the authorizer (`MCP_AUTH_MODE=both`) never denies. An HTTP API REQUEST authorizer may have
+/// no identity source when caching is off: the API Gateway V2 reference, CreateAuthorizer
+/// `IdentitySource`: "For a REQUEST authorizer, this is optional. [...] Only when this is true
+/// does the authorizer invoke the authorizer Lambda function. Otherwise, it returns a 401
+/// Unauthorized response"; and the provider (hashicorp/terraform-provider-aws,
+/// internal/service/apigatewayv2/authorizer.go) has `identity_sources` Optional and sets a
+/// default TTL of 300 only "when IdentitySources have been defined", so TTL 0 is sent as is.
+fn key_authorizer(
+    ctx: &Context,
+    s: &Settings,
+    api_id: &Output<String>,
+    authorizer_fn: &FunctionResult,
+) -> authorizer::AuthorizerResult {
+    let (identity_sources, cache_ttl) = if s.auth_mode == AuthMode::Both {
+        (None, 0)
+    } else {
+        (
+            Some(vec!["$request.header.x-api-key".to_string()]),
+            s.authorizer_cache_ttl as i32,
+        )
+    };
+    authorizer::create(
+        ctx,
+        &name(s, "api-authorizer"),
+        authorizer::AuthorizerArgs::builder()
+            .api_id(api_id.clone())
+            .authorizer_type("REQUEST")
+            .authorizer_uri(authorizer_fn.invoke_arn.clone())
+            .authorizer_payload_format_version("2.0")
+            .enable_simple_responses(true)
+            .identity_sources(identity_sources)
+            .authorizer_result_ttl_in_seconds(cache_ttl)
+            .build_struct(),
+    )
 }
 
 /// The stage on its own domain (a REGIONAL API Gateway domain name with the stage mapped at

@@ -13,7 +13,7 @@ use crate::{
         lambda::function,
         types::lambda::{FunctionEnvironment, FunctionLoggingConfig},
     },
-    policy,
+    policy::{self, SecretArns},
     settings::Settings,
 };
 
@@ -26,8 +26,15 @@ pub struct LambdaSpec<'a> {
     pub memory_size: u32,
     pub timeout_seconds: u32,
     pub environment: HashMap<String, String>,
-    /// The role's inline policy, from the key secret's ARN and the log group's ARN.
-    pub policy: fn(&str, &str) -> String,
+    /// The API key secret it reads (`MCP_API_KEY_SECRET_ID`), if the stage has keys.
+    pub api_key: Option<&'a KeySecret>,
+    /// The OAuth secret's ARN (`MCP_OAUTH_SECRET_ID`), if the stage has OAuth. Only the ARN:
+    /// the secret's value holds the Cognito app client, whose callback URLs need this
+    /// function's own URL, so waiting for the value would be a cycle. The function reads the
+    /// value when a request needs it.
+    pub oauth_secret_arn: Option<&'a Output<String>>,
+    /// The role's inline policy, from the secrets' ARNs and the log group's ARN.
+    pub policy: fn(&SecretArns, &str) -> String,
     /// Concurrency reserved for (and capping) this function; `None`: no reservation.
     pub reserved_concurrency: Option<u32>,
 }
@@ -39,12 +46,29 @@ pub struct KeySecret {
     pub version_id: Output<String>,
 }
 
-pub fn create(
-    ctx: &Context,
-    s: &Settings,
-    key: &KeySecret,
-    spec: LambdaSpec,
-) -> function::FunctionResult {
+/// The ARNs of the secrets a spec reads, once known.
+fn secret_arns(ctx: &Context, spec: &LambdaSpec) -> Output<SecretArns> {
+    let api_key = spec.api_key.map(|key| key.arn.clone());
+    let oauth = spec.oauth_secret_arn.cloned();
+    let empty = SecretArns::default();
+    match (api_key, oauth) {
+        (None, None) => ctx.new_output(&empty),
+        (Some(key), None) => key.map(|arn| SecretArns {
+            api_key: Some(arn),
+            oauth: None,
+        }),
+        (None, Some(oauth)) => oauth.map(|arn| SecretArns {
+            api_key: None,
+            oauth: Some(arn),
+        }),
+        (Some(key), Some(oauth)) => pulumi_combine!(key, oauth).map(|(key, oauth)| SecretArns {
+            api_key: Some(key),
+            oauth: Some(oauth),
+        }),
+    }
+}
+
+pub fn create(ctx: &Context, s: &Settings, spec: LambdaSpec) -> function::FunctionResult {
     let logs = log_group::create(
         ctx,
         &format!("{}-logs", spec.name),
@@ -64,25 +88,32 @@ pub fn create(
             .build_struct(),
     );
     let policy_for = spec.policy;
+    let arns = secret_arns(ctx, &spec);
     let exec_policy = role_policy::create(
         ctx,
         &format!("{}-policy", spec.name),
         role_policy::RolePolicyArgs::builder()
             .role(exec_role.id.clone())
             .policy(
-                pulumi_combine!(key.arn.clone(), logs.arn.clone())
-                    .map(move |(secret, logs)| policy_for(&secret, &logs)),
+                pulumi_combine!(arns.clone(), logs.arn.clone())
+                    .map(move |(arns, logs)| policy_for(&arns, &logs)),
             )
             .build_struct(),
     );
-    let variables = spec.environment;
-    let environment = key.arn.map(move |arn| {
+    let variables = spec.environment.clone();
+    let environment = arns.map(move |arns| {
         let mut variables = variables.clone();
-        variables.insert("MCP_API_KEY_SECRET_ID".to_string(), arn);
+        if let Some(arn) = arns.api_key {
+            variables.insert("MCP_API_KEY_SECRET_ID".to_string(), arn);
+        }
+        if let Some(arn) = arns.oauth {
+            variables.insert("MCP_OAUTH_SECRET_ID".to_string(), arn);
+        }
         FunctionEnvironment::builder()
             .variables(variables)
             .build_struct()
     });
+    let key_gates: Vec<&Output<String>> = spec.api_key.iter().map(|k| &k.version_id).collect();
     function::create(
         ctx,
         &spec.name,
@@ -98,7 +129,7 @@ pub fn create(
             // cannot read its key (see the README's deploy section).
             .role(after(&exec_role.arn, &[&exec_policy.id]))
             .code(spec.code.archive())
-            .environment(after(&environment, &[&key.version_id]))
+            .environment(after(&environment, &key_gates))
             .logging_config(logs.name.map(|group| {
                 FunctionLoggingConfig::builder()
                     .log_format("Text")

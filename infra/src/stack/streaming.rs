@@ -36,6 +36,8 @@ const ORIGIN_READ_TIMEOUT: i32 = 60;
 pub struct Streaming {
     pub function: FunctionResult,
     pub mcp_url: Output<String>,
+    /// The Function URL without its trailing slash (an OAuth endpoint base).
+    pub url_base: Output<String>,
     pub domain_target: Option<Output<String>>,
 }
 
@@ -73,10 +75,14 @@ pub fn create(ctx: &Context, s: &Settings, function: FunctionResult) -> Streamin
             .invoke_mode("RESPONSE_STREAM")
             .build_struct(),
     );
+    let url_base = url
+        .function_url
+        .map(|url| url.trim_end_matches('/').to_string());
     match &s.streaming_domain {
         None => Streaming {
             function,
             mcp_url: url.function_url.map(|url| mcp_path(&url)),
+            url_base,
             domain_target: None,
         },
         Some(domain) => {
@@ -101,6 +107,7 @@ pub fn create(ctx: &Context, s: &Settings, function: FunctionResult) -> Streamin
             Streaming {
                 function,
                 mcp_url: after(&ctx.new_output(&https), &[&cdn.id]),
+                url_base,
                 domain_target: s.hosted_zone_id.is_none().then(|| cdn.domain_name.clone()),
             }
         }

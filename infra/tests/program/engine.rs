@@ -268,12 +268,37 @@ impl Mock {
                 );
                 format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{physical}")
             }
+            "aws:cognito/userPool:UserPool" => {
+                // Pool ids look like `<region>_<random>`.
+                out.insert("id".into(), json!(format!("{REGION}_MoCkPoOl1")));
+                format!("arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_MoCkPoOl1")
+            }
+            "aws:cognito/userPoolClient:UserPoolClient" => {
+                out.insert("id".into(), json!(COGNITO_CLIENT_ID));
+                out.insert("clientSecret".into(), json!(COGNITO_CLIENT_SECRET));
+                format!("arn:aws:mock:{REGION}:{ACCOUNT}:{physical}")
+            }
+            "aws:cognito/resourceServer:ResourceServer" => {
+                let identifier = inputs["identifier"].as_str().unwrap_or("");
+                let scopes: Vec<String> = inputs["scopes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|s| format!("{identifier}/{}", s["scopeName"].as_str().unwrap_or("")))
+                    .collect();
+                out.insert("scopeIdentifiers".into(), json!(scopes));
+                format!("arn:aws:mock:{REGION}:{ACCOUNT}:{physical}")
+            }
             _ => format!("arn:aws:mock:{REGION}:{ACCOUNT}:{physical}"),
         };
         out.insert("arn".into(), json!(arn));
         out
     }
 }
+
+/// The app client the mock's Cognito creates, and its secret.
+pub const COGNITO_CLIENT_ID: &str = "mockclientid0123456789abcd";
+pub const COGNITO_CLIENT_SECRET: &str = "mock-cognito-client-secret-0123456789";
 
 /// API Gateway's regional hosted zone in the mock's region.
 pub const API_GATEWAY_ZONE: &str = "ZLY8HYME6SFDD";
