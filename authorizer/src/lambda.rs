@@ -7,25 +7,65 @@ use serde_json::json;
 
 use crate::{KeyDecision, KeyVerifier, presented_key};
 
-/// Decides one request: `isAuthorized`, and the key's id (never the key) in the context,
-/// which API Gateway hands to the function as `requestContext.authorizer.lambda.keyId`.
+/// What the stage accepts besides API keys (`MCP_AUTH_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthorizerMode {
+    /// `api-key` (or unset): a request without a valid key is denied here.
+    #[default]
+    KeysOnly,
+    /// `both`: OAuth tokens too. The authorizer cannot check them, nor add the
+    /// `WWW-Authenticate` challenge to a denial, so it lets every request through and marks
+    /// only key holders (`keyId`); the function checks the rest.
+    KeysOrOAuth,
+}
+
+impl AuthorizerMode {
+    /// From `MCP_AUTH_MODE`. `oauth` is refused: such a stage has no keys and no authorizer.
+    pub fn from_env(value: Option<&str>) -> Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("api-key") => Ok(Self::KeysOnly),
+            Some("both") => Ok(Self::KeysOrOAuth),
+            Some(other) => Err(format!(
+                "MCP_AUTH_MODE must be `api-key` or `both` for the authorizer, got {other:?}"
+            )),
+        }
+    }
+}
+
+/// The answer for one key decision: pure, so every case is unit-tested. A valid key is
+/// authorized with its id (never the key) in the context, which API Gateway hands to the
+/// function as `requestContext.authorizer.lambda.keyId`; anything else is denied, or in
+/// `both` authorized with an empty context (no `keyId`: the function then wants a token).
+pub fn response(
+    decision: KeyDecision,
+    mode: AuthorizerMode,
+) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    match decision {
+        KeyDecision::Allowed { key_id } => {
+            response.is_authorized = true;
+            response.context = json!({ "keyId": key_id });
+        }
+        KeyDecision::Denied => {
+            response.is_authorized = mode == AuthorizerMode::KeysOrOAuth;
+            response.context = json!({});
+        }
+    }
+    response
+}
+
+/// Decides one request: checks the presented key (if any), then [`response`].
 pub async fn authorize(
     request: &ApiGatewayV2CustomAuthorizerV2Request,
     verifier: &dyn KeyVerifier,
+    mode: AuthorizerMode,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
     let decision = match presented_key(header("x-api-key"), header("authorization")) {
         Some(key) => verifier.verify(key).await,
         None => KeyDecision::Denied,
     };
-    let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
-    if let KeyDecision::Allowed { key_id } = decision {
-        response.is_authorized = true;
-        response.context = json!({ "keyId": key_id });
-    } else {
-        response.context = json!({});
-    }
-    response
+    response(decision, mode)
 }
 
 #[cfg(test)]
@@ -53,7 +93,7 @@ mod tests {
             [("x-api-key", "secret-key")],
             [("authorization", "Bearer secret-key")],
         ] {
-            let response = authorize(&request(&headers), &keys).await;
+            let response = authorize(&request(&headers), &keys, AuthorizerMode::KeysOnly).await;
             assert!(response.is_authorized);
             assert_eq!(response.context, json!({"keyId": "default"}));
             assert!(
@@ -72,10 +112,74 @@ mod tests {
             vec![("x-api-key", "nope")],
             vec![("authorization", "Basic secret-key")],
         ] {
-            let response = authorize(&request(&headers), &keys).await;
+            let response = authorize(&request(&headers), &keys, AuthorizerMode::KeysOnly).await;
             assert!(!response.is_authorized, "{headers:?}");
             let wire = serde_json::to_value(&response).unwrap();
             assert_eq!(wire, json!({"isAuthorized": false, "context": {}}));
         }
+    }
+
+    #[test]
+    fn the_mode_comes_from_mcp_auth_mode() {
+        for (value, mode) in [
+            (None, AuthorizerMode::KeysOnly),
+            (Some(""), AuthorizerMode::KeysOnly),
+            (Some("api-key"), AuthorizerMode::KeysOnly),
+            (Some(" both "), AuthorizerMode::KeysOrOAuth),
+        ] {
+            assert_eq!(AuthorizerMode::from_env(value), Ok(mode), "{value:?}");
+        }
+        for bad in ["oauth", "Both", "apiKey"] {
+            let err = AuthorizerMode::from_env(Some(bad)).unwrap_err();
+            assert!(err.contains("MCP_AUTH_MODE"), "{err}");
+        }
+    }
+
+    #[test]
+    fn decisions_in_each_mode() {
+        let allowed = || KeyDecision::Allowed {
+            key_id: "laptop".into(),
+        };
+        for mode in [AuthorizerMode::KeysOnly, AuthorizerMode::KeysOrOAuth] {
+            let wire = serde_json::to_value(response(allowed(), mode)).unwrap();
+            assert_eq!(
+                wire,
+                json!({"isAuthorized": true, "context": {"keyId": "laptop"}})
+            );
+        }
+        let denied = serde_json::to_value(response(KeyDecision::Denied, AuthorizerMode::KeysOnly));
+        assert_eq!(
+            denied.unwrap(),
+            json!({"isAuthorized": false, "context": {}})
+        );
+        // `both`: never denied; without a valid key, no keyId for the function to trust.
+        let through =
+            serde_json::to_value(response(KeyDecision::Denied, AuthorizerMode::KeysOrOAuth));
+        assert_eq!(
+            through.unwrap(),
+            json!({"isAuthorized": true, "context": {}})
+        );
+    }
+
+    #[tokio::test]
+    async fn both_mode_lets_missing_wrong_and_bearer_tokens_through_without_a_key_id() {
+        let keys = StaticKeys::single("secret-key");
+        for headers in [
+            vec![],
+            vec![("x-api-key", "nope")],
+            vec![("authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig")],
+        ] {
+            let response = authorize(&request(&headers), &keys, AuthorizerMode::KeysOrOAuth).await;
+            assert!(response.is_authorized, "{headers:?}");
+            assert_eq!(response.context, json!({}), "{headers:?}");
+        }
+        let response = authorize(
+            &request(&[("x-api-key", "secret-key")]),
+            &keys,
+            AuthorizerMode::KeysOrOAuth,
+        )
+        .await;
+        assert!(response.is_authorized);
+        assert_eq!(response.context, json!({"keyId": "default"}));
     }
 }

@@ -1,10 +1,14 @@
 //! The API Gateway Lambda authorizer: checks `x-api-key` / `Authorization: Bearer` against the
-//! Secrets Manager secret named by `MCP_API_KEY_SECRET_ID` (ARN or name).
+//! Secrets Manager secret named by `MCP_API_KEY_SECRET_ID` (ARN or name). With
+//! `MCP_AUTH_MODE=both` it never denies (see `lambda::AuthorizerMode`).
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use authorizer::{CacheSettings, CachedVerifier, SecretsManagerSource, lambda::authorize};
+use authorizer::{
+    CacheSettings, CachedVerifier, SecretsManagerSource,
+    lambda::{AuthorizerMode, authorize},
+};
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_runtime::{LambdaEvent, service_fn};
 
@@ -20,6 +24,8 @@ async fn main() -> anyhow::Result<()> {
         .filter(|s| !s.trim().is_empty())
         .context("MCP_API_KEY_SECRET_ID is not set: the authorizer needs the API key secret's ARN or name")?;
     let settings = CacheSettings::from_env(env_var).map_err(anyhow::Error::msg)?;
+    let mode = AuthorizerMode::from_env(env_var("MCP_AUTH_MODE").as_deref())
+        .map_err(anyhow::Error::msg)?;
     // The SDK client is built on the first request, off the init path.
     let verifier = Arc::new(CachedVerifier::new(
         SecretsManagerSource::new(secret_id),
@@ -29,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
             let verifier = verifier.clone();
             async move {
-                let response = authorize(&event.payload, verifier.as_ref()).await;
+                let response = authorize(&event.payload, verifier.as_ref(), mode).await;
                 tracing::info!(
                     authorized = response.is_authorized,
                     key_id = response.context.get("keyId").and_then(|v| v.as_str()),

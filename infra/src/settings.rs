@@ -829,12 +829,15 @@ fn valid_domain_prefix(prefix: &str) -> bool {
             .any(|word| prefix.contains(word))
 }
 
-/// The facade's key seed must decode (standard base64, as `openssl rand -base64` writes it) to
-/// at least 32 bytes. Never puts the key in an error.
+/// The facade's key seed must decode to at least 32 bytes, as the function decodes it: padded
+/// standard base64 (what `openssl rand -base64` writes) or unpadded base64url. Never puts the
+/// key in an error.
 fn check_signing_key(value: &str) -> Result<(), SettingsError> {
     const MIN_BYTES: usize = 32;
-    let bytes = decode_base64(value.trim()).ok_or_else(|| {
-        SettingsError::BadSigningKey("is not base64 (A-Z, a-z, 0-9, +, /, = padding)".into())
+    let bytes = base64_len(value.trim()).ok_or_else(|| {
+        SettingsError::BadSigningKey(
+            "is not base64 (padded standard base64, or base64url without padding)".into(),
+        )
     })?;
     if bytes < MIN_BYTES {
         return Err(SettingsError::BadSigningKey(format!(
@@ -844,17 +847,16 @@ fn check_signing_key(value: &str) -> Result<(), SettingsError> {
     Ok(())
 }
 
-/// The number of bytes standard base64 (padding optional) decodes to, or `None` when it is
-/// not base64. Only the length matters here; the function decodes the key itself.
-fn decode_base64(text: &str) -> Option<usize> {
+/// The number of bytes `text` decodes to, or `None` when it is neither padded standard base64
+/// nor unpadded base64url. Only the length matters here; the function decodes the key itself.
+fn base64_len(text: &str) -> Option<usize> {
     let data = text.trim_end_matches('=');
     let padding = text.len() - data.len();
-    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
-    let valid = !data.is_empty()
-        && data.bytes().all(alphabet)
-        && padding <= 2
-        && (padding == 0 || text.len() % 4 == 0)
-        && data.len() % 4 != 1;
+    let standard = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let padded_standard = text.len() % 4 == 0 && padding <= 2 && data.bytes().all(standard);
+    let unpadded_url_safe = padding == 0 && data.bytes().all(url_safe);
+    let valid = !data.is_empty() && data.len() % 4 != 1 && (padded_standard || unpadded_url_safe);
     valid.then(|| data.len() * 3 / 4)
 }
 
@@ -1242,7 +1244,8 @@ mod tests {
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZQ==", // 31 bytes
             "not base64 at all, not even close!!!!!!!!!!!!",
             "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJbXU===",
-            "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJbX_-",
+            "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJb_-=", // base64url, padded
+            "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJb+-x", // mixed alphabets
         ] {
             let (mut map, mut secrets) = config(&[("authMode", "oauth")]);
             map.insert(format!("{PROJECT}:oauthSigningKey"), bad.into());
@@ -1255,7 +1258,17 @@ mod tests {
             assert!(!err.to_string().contains(bad), "the key leaked into {err}");
             assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
         }
-        // Unpadded base64 of 32 bytes is fine too.
+        // Unpadded base64url of 32 bytes is fine too.
+        assert!(
+            oauth_settings_of(
+                "oauth",
+                &[(
+                    "oauthSigningKey",
+                    "q1Cx3m6TJg3y0bF5rQh0nJ9xw2S0m1eYzqH0c8wJb_-x"
+                )]
+            )
+            .is_ok()
+        );
         assert!(
             oauth_settings_of(
                 "oauth",

@@ -1,7 +1,11 @@
 //! Shared pieces of the end-to-end tests: where the tools and binaries are (set by
 //! `cargo xtask test`), the local server, moto, a Cost Explorer stub, and a figures file for
 //! measured numbers. Processes, ports, loopback HTTP, the Lambda emulator and percentiles come
-//! from `devkit` (shared with xtask) and are re-exported here.
+//! from `devkit` (shared with xtask) and are re-exported here. The OAuth tests add a Cognito
+//! stand-in (`cognito`) and an OAuth-mode stage with a raw loopback OAuth client (`oauth`).
+
+pub mod cognito;
+pub mod oauth;
 
 use std::{
     io::{BufRead, BufReader, Write},
@@ -25,6 +29,8 @@ pub struct Tools {
     pub node: PathBuf,
     pub npm_bin: PathBuf,
     pub rie: PathBuf,
+    /// Debian's Chromium, driven by Playwright in the OAuth tests.
+    pub chromium: PathBuf,
     pub figures: PathBuf,
     pub repo: PathBuf,
 }
@@ -52,6 +58,7 @@ impl Tools {
             node: path_var("SMCP_NODE"),
             npm_bin: path_var("SMCP_NPM_BIN"),
             rie: path_var("SMCP_RIE"),
+            chromium: path_var("SMCP_CHROMIUM"),
             figures: path_var("SMCP_FIGURES"),
             repo: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
         }
