@@ -219,15 +219,15 @@ fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     format!("{uri}{sep}{query}")
 }
 
-/// Checks an authorize request; `Err` is the response to give instead (error page or redirect).
-fn check_authorize(pool: &Pool, q: &HashMap<String, String>) -> Result<(), Response> {
+/// Checks an authorize request: the response to give instead (error page or redirect), if any.
+fn refusal(pool: &Pool, q: &HashMap<String, String>) -> Option<Response> {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
     if get("client_id") != pool.client_id {
-        return Err(error_page("invalid_request: unknown client_id"));
+        return Some(error_page("invalid_request: unknown client_id"));
     }
     let redirect_uri = get("redirect_uri");
     if !pool.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(error_page("redirect_mismatch"));
+        return Some(error_page("redirect_mismatch"));
     }
     let state = get("state");
     let refuse = |error: &str| -> Response {
@@ -238,19 +238,19 @@ fn check_authorize(pool: &Pool, q: &HashMap<String, String>) -> Result<(), Respo
         found(&with_query(redirect_uri, &params))
     };
     if get("response_type") != "code" {
-        return Err(refuse("unsupported_response_type"));
+        return Some(refuse("unsupported_response_type"));
     }
     let scope = get("scope");
     if scope
         .split(' ')
         .any(|s| !s.is_empty() && !ALLOWED_SCOPES.contains(&s))
     {
-        return Err(refuse("invalid_scope"));
+        return Some(refuse("invalid_scope"));
     }
     if q.contains_key("code_challenge") && get("code_challenge_method") != "S256" {
-        return Err(refuse("invalid_request"));
+        return Some(refuse("invalid_request"));
     }
-    Ok(())
+    None
 }
 
 /// Cognito's authorize endpoint: checks the request, then sends the browser to managed login
@@ -260,7 +260,7 @@ async fn authorize(
     Query(q): Query<HashMap<String, String>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(refusal) = check_authorize(&pool.lock().unwrap(), &q) {
+    if let Some(refusal) = refusal(&pool.lock().unwrap(), &q) {
         return refusal;
     }
     found(&format!("/login?{}", raw.unwrap_or_default()))
@@ -289,7 +289,7 @@ async fn login_form(
     Query(q): Query<HashMap<String, String>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    if let Err(refusal) = check_authorize(&pool.lock().unwrap(), &q) {
+    if let Some(refusal) = refusal(&pool.lock().unwrap(), &q) {
         return refusal;
     }
     form_page(&raw.unwrap_or_default(), "").into_response()
@@ -303,7 +303,7 @@ async fn login(
     body: Bytes,
 ) -> Response {
     let mut pool = pool.lock().unwrap();
-    if let Err(refusal) = check_authorize(&pool, &q) {
+    if let Some(refusal) = refusal(&pool, &q) {
         return refusal;
     }
     let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
@@ -359,7 +359,10 @@ fn client_credentials(
         let (id, secret) = decoded.split_once(':')?;
         return Some((id.into(), secret.into()));
     }
-    Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone()))
+    Some((
+        form.get("client_id")?.clone(),
+        form.get("client_secret")?.clone(),
+    ))
 }
 
 async fn token(State(pool): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
@@ -444,11 +447,7 @@ async fn token(State(pool): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         merge(&mut reply, json!({ "refresh_token": refresh }));
     }
     pool.grants.push(grant_type.to_owned());
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json::<Value>(reply),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-store")], Json::<Value>(reply)).into_response()
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -527,19 +526,31 @@ mod tests {
         let back = location(&response);
         assert!(back.starts_with(CALLBACK), "{back}");
         assert!(back.ends_with("&state=s1"), "{back}");
-        let code = back.split("code=").nth(1).unwrap().split('&').next().unwrap();
+        let code = back
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
         Ok(code.to_owned())
     }
 
     fn redeem(cognito: &CognitoStandIn, form: &str) -> (u16, Value) {
         let mut response = agent()
             .post(format!("{}/oauth2/token", cognito.url))
-            .header("authorization", format!("Basic {}", STANDARD.encode("app:secret")))
+            .header(
+                "authorization",
+                format!("Basic {}", STANDARD.encode("app:secret")),
+            )
             .content_type("application/x-www-form-urlencoded")
             .send(form)
             .unwrap();
         let body = response.body_mut().read_to_string().unwrap();
-        (response.status().as_u16(), serde_json::from_str(&body).unwrap())
+        (
+            response.status().as_u16(),
+            serde_json::from_str(&body).unwrap(),
+        )
     }
 
     fn claims(jwt: &str) -> Value {
@@ -553,7 +564,11 @@ mod tests {
         cognito.allow_redirect_uri(CALLBACK);
         cognito.add_user("ada", "pw-1", "ada@example.com");
 
-        assert!(sign_in(&cognito, "wrong").unwrap_err().contains("Incorrect"));
+        assert!(
+            sign_in(&cognito, "wrong")
+                .unwrap_err()
+                .contains("Incorrect")
+        );
         let code = sign_in(&cognito, "pw-1").unwrap();
         let form = format!(
             "grant_type=authorization_code&code={code}&redirect_uri={}",
@@ -585,7 +600,11 @@ mod tests {
         cognito.disable_user("ada");
         let (status, refused) = redeem(&cognito, &refresh);
         assert_eq!((status, &refused["error"]), (400, &json!("invalid_grant")));
-        assert!(sign_in(&cognito, "pw-1").unwrap_err().contains("User is disabled."));
+        assert!(
+            sign_in(&cognito, "pw-1")
+                .unwrap_err()
+                .contains("User is disabled.")
+        );
     }
 
     #[test]

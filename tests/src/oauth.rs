@@ -50,7 +50,10 @@ impl OAuthStage {
                 ("MCP_AUTH_MODE", "oauth".into()),
                 ("MCP_OAUTH_SIGNING_KEY", STANDARD.encode(&signing_key)),
                 ("MCP_OAUTH_COGNITO_CLIENT_ID", COGNITO_CLIENT_ID.into()),
-                ("MCP_OAUTH_COGNITO_CLIENT_SECRET", COGNITO_CLIENT_SECRET.into()),
+                (
+                    "MCP_OAUTH_COGNITO_CLIENT_SECRET",
+                    COGNITO_CLIENT_SECRET.into(),
+                ),
                 ("MCP_OAUTH_COGNITO_URL", cognito.url.clone()),
                 ("MCP_OAUTH_CIMD_ALLOW_HTTP_LOOPBACK", "1".into()),
                 // Nothing else may decide the mode or the keys.
@@ -413,11 +416,8 @@ impl OAuthStage {
                     at = next;
                 }
                 200 if reply.body.contains("name=\"password\"") => {
-                    reply = http.post_form(
-                        &at,
-                        &[],
-                        &[("username", USERNAME), ("password", PASSWORD)],
-                    );
+                    reply =
+                        http.post_form(&at, &[], &[("username", USERNAME), ("password", PASSWORD)]);
                 }
                 _ => panic!("unexpected reply at {at}: {reply:?}"),
             }
@@ -510,6 +510,9 @@ mod tests {
             vec![("tx".into(), "a&b".into()), ("csrf".into(), "z".into())]
         );
         assert_eq!(origin("http://127.0.0.1:5/a/b?c"), "http://127.0.0.1:5");
-        assert_eq!(query_params("http://x/cb?code=1&state=a%20b")["state"], "a b");
+        assert_eq!(
+            query_params("http://x/cb?code=1&state=a%20b")["state"],
+            "a b"
+        );
     }
 }

@@ -192,6 +192,7 @@ fn test(root: &Path) -> Result<()> {
         .env("SMCP_NODE", &tools.node)
         .env("SMCP_NPM_BIN", &tools.npm_bin)
         .env("SMCP_RIE", &tools.rie)
+        .env("SMCP_CHROMIUM", &tools.chromium)
         .env("SMCP_FIGURES", &figures))?;
 
     let report = std::fs::read_to_string(figures.join("figures.txt")).unwrap_or_default();

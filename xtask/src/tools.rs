@@ -19,6 +19,7 @@ pub struct Installed {
     pub node: PathBuf,
     pub npm_bin: PathBuf,
     pub rie: PathBuf,
+    pub chromium: PathBuf,
 }
 
 pub fn ensure(root: &Path) -> Result<Installed> {
@@ -27,11 +28,13 @@ pub fn ensure(root: &Path) -> Result<Installed> {
     let python = ensure_venv(root, &tools)?;
     let (node, npm_bin) = ensure_npm(root)?;
     let rie = ensure_rie(&tools, &python)?;
+    let chromium = ensure_chromium()?;
     Ok(Installed {
         python,
         node,
         npm_bin,
         rie,
+        chromium,
     })
 }
 
@@ -142,4 +145,41 @@ fn ensure_rie(tools: &Path, python: &Path) -> Result<PathBuf> {
     run(Command::new(python).args(["-c", &extract]))?;
     std::fs::write(&stamp, SAM_CLI_WHEEL)?;
     Ok(rie)
+}
+
+/// Debian's Chromium, for the OAuth browser tests (Playwright drives it; browsers are never
+/// downloaded). Installed with apt-get when missing: as root, or through `sudo -n`.
+fn ensure_chromium() -> Result<PathBuf> {
+    let chromium = PathBuf::from("/usr/bin/chromium");
+    if chromium.exists() {
+        return Ok(chromium);
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let apt_get = |args: &[&str]| {
+        let mut command = if root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.args(["-n", "apt-get"]);
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut command)
+    };
+    apt_get(&["update", "-qq"])
+        .and_then(|()| apt_get(&["install", "-y", "--no-install-recommends", "chromium"]))
+        .context(
+            "the OAuth end-to-end tests need Debian's Chromium at /usr/bin/chromium; installing it \
+             needs root or passwordless sudo: run `sudo apt-get install chromium`",
+        )?;
+    if !chromium.exists() {
+        bail!(
+            "{} is missing after apt-get install chromium",
+            chromium.display()
+        );
+    }
+    Ok(chromium)
 }
