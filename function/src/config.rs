@@ -3,7 +3,10 @@
 
 use std::{fmt, sync::Arc};
 
-use crate::cost::{CostExplorer, CostSettings};
+use crate::{
+    cost::{CostExplorer, CostSettings},
+    oauth::{Facade, settings::AuthMode},
+};
 use authorizer::{CacheSettings, CachedVerifier, KeyVerifier, SecretsManagerSource, StaticKeys};
 
 /// Default cap on a POST body (`MCP_MAX_BODY_BYTES`).
@@ -49,6 +52,10 @@ pub struct AppConfig {
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
     pub keys: Arc<dyn KeyVerifier>,
+    /// Who may call `/mcp`: API keys, OAuth tokens, or both.
+    pub auth: AuthMode,
+    /// The OAuth facade (routes and token checks), in `oauth` / `both` modes.
+    pub oauth: Option<Arc<Facade>>,
     pub cost: Arc<CostExplorer>,
     /// Answer plain `tools/list` / `tools/call` without rmcp's per-request service
     /// (`fast_path.rs`); off only to compare the two in tests.
@@ -63,6 +70,7 @@ impl fmt::Debug for AppConfig {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +89,8 @@ impl AppConfig {
                 .to_vec(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             keys,
+            auth: AuthMode::ApiKey,
+            oauth: None,
             cost: Arc::new(CostExplorer::new(CostSettings::default())),
             fast_path: true,
         }
@@ -212,6 +222,8 @@ impl LambdaSettings {
             allowed_origins: self.allowed_origins,
             max_body_bytes: self.max_body_bytes,
             keys,
+            auth: AuthMode::ApiKey,
+            oauth: None,
             cost: Arc::new(CostExplorer::new(self.cost)),
             fast_path: true,
         }

@@ -10,7 +10,7 @@ use tower::ServiceExt;
 
 use crate::{
     config::{AppConfig, RunMode},
-    http::{app, auth::GatewayAuthorized},
+    http::{BasePath, app, auth::GatewayAuthorized},
 };
 
 /// API Gateway puts a named stage in the path (`/dev/mcp`); the app serves `/mcp`.
@@ -40,13 +40,20 @@ fn from_lambda(mut request: Request) -> Request {
         ),
         _ => (None, None),
     };
-    if let Some(key_id) = key_id {
+    // An empty keyId is the `both`-mode authorizer letting an unkeyed request through for the
+    // function to check its OAuth token.
+    if let Some(key_id) = key_id.filter(|id| !id.is_empty()) {
         request
             .extensions_mut()
             .insert(GatewayAuthorized { key_id });
     }
-    let uri = request.uri();
+    let uri = request.uri().clone();
     if let Some(path) = strip_stage(uri.path(), stage.as_deref()) {
+        if let Some(stage) = stage.as_deref() {
+            request
+                .extensions_mut()
+                .insert(BasePath(format!("/{stage}")));
+        }
         let path_and_query = match uri.query() {
             Some(q) => format!("{path}?{q}"),
             None => path.to_owned(),

@@ -11,6 +11,7 @@ pub mod http;
 pub mod lambda;
 pub mod local;
 pub mod mcp;
+pub mod oauth;
 pub mod tools;
 
 pub use config::{AppConfig, RunMode};

@@ -14,6 +14,8 @@ pub enum KeyShown {
     FromEnv(String),
     /// Keys live in this Secrets Manager secret; the banner shows no key.
     Secret(String),
+    /// `MCP_AUTH_MODE=oauth`: no keys, clients sign in.
+    OAuthOnly,
 }
 
 impl From<&KeySource> for KeyShown {
@@ -39,18 +41,28 @@ pub fn banner(addr: SocketAddr, key: &KeyShown) -> String {
             "<your key>",
             format!("API keys: from the Secrets Manager secret {id}"),
         ),
+        KeyShown::OAuthOnly => (
+            "",
+            "Auth: OAuth (MCP_AUTH_MODE=oauth): clients sign in in the browser".to_owned(),
+        ),
     };
-    let config = json!({
-        "mcpServers": {
-            SERVER_NAME: { "type": "http", "url": url, "headers": { "x-api-key": key } }
-        }
-    });
+    let (config, header) = if key.is_empty() {
+        (
+            json!({ "mcpServers": { SERVER_NAME: { "type": "http", "url": url } } }),
+            String::new(),
+        )
+    } else {
+        (
+            json!({ "mcpServers": { SERVER_NAME: { "type": "http", "url": url, "headers": { "x-api-key": key } } } }),
+            format!(" --header \"x-api-key: {key}\""),
+        )
+    };
     format!(
         "serverless-mcp {version} is running.\n\
          MCP endpoint: {url}\n\
          Health check: http://{addr}/health\n\
          {key_line}\n\n\
-         Claude Code:\n  claude mcp add --transport http {SERVER_NAME} {url} --header \"x-api-key: {key}\"\n\n\
+         Claude Code:\n  claude mcp add --transport http {SERVER_NAME} {url}{header}\n\n\
          Cursor (.cursor/mcp.json), Windsurf, VS Code and others:\n{config}\n\n\
          Press Ctrl-C to stop.",
         version = env!("CARGO_PKG_VERSION"),

@@ -56,10 +56,22 @@ fn main() -> anyhow::Result<()> {
 async fn run_on_lambda() -> anyhow::Result<()> {
     authorizer::init_logging(true);
     let settings = LambdaSettings::from_env(env_var)?;
-    let keys = KeySource::from_env(env_var)?.ok_or(ConfigError::MissingKey)?;
-    let config = settings.into_app_config(keys.verifier());
-    tracing::info!(mode = %config.mode, region = %config.region, "starting on AWS Lambda");
+    let (auth, oauth) = function::oauth::auth_from_env(env_var).map_err(anyhow::Error::msg)?;
+    let keys = match KeySource::from_env(env_var)? {
+        Some(source) => source.verifier(),
+        None if !auth.accepts_keys() => no_keys(),
+        None => return Err(ConfigError::MissingKey.into()),
+    };
+    let mut config = settings.into_app_config(keys);
+    config.auth = auth;
+    config.oauth = oauth;
+    tracing::info!(mode = %config.mode, region = %config.region, auth = ?config.auth, "starting on AWS Lambda");
     lambda::run(config).await.map_err(|e| anyhow::anyhow!(e))
+}
+
+/// OAuth-only: no API key is accepted.
+fn no_keys() -> std::sync::Arc<dyn authorizer::KeyVerifier> {
+    std::sync::Arc::new(authorizer::StaticKeys::new(Vec::new()))
 }
 
 async fn run_locally(args: Args) -> anyhow::Result<()> {
@@ -68,17 +80,24 @@ async fn run_locally(args: Args) -> anyhow::Result<()> {
         args.host.is_loopback(),
         "--host must be a loopback address (127.0.0.1 or ::1); the local server only accepts loopback hosts"
     );
+    let (auth, oauth) = function::oauth::auth_from_env(env_var).map_err(anyhow::Error::msg)?;
     let (keys, shown) = match KeySource::from_env(env_var)? {
         Some(source) => {
             let shown = KeyShown::from(&source);
-            (source, shown)
+            (source.verifier(), shown)
         }
+        None if !auth.accepts_keys() => (no_keys(), KeyShown::OAuthOnly),
         None => {
             let key = authorizer::generate_key().context("could not generate an API key")?;
-            (KeySource::Fixed(key.clone()), KeyShown::Generated(key))
+            (
+                KeySource::Fixed(key.clone()).verifier(),
+                KeyShown::Generated(key),
+            )
         }
     };
-    let mut config = AppConfig::local(keys.verifier());
+    let mut config = AppConfig::local(keys);
+    config.auth = auth;
+    config.oauth = oauth;
     config.max_body_bytes = args.max_body_bytes;
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await

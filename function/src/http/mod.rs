@@ -4,6 +4,7 @@
 mod access_log;
 pub mod auth;
 pub mod guard;
+mod oauth;
 
 use std::sync::Arc;
 
@@ -30,6 +31,11 @@ struct AppState {
     endpoint: Endpoint,
 }
 
+/// The path prefix API Gateway's stage put before the app's routes (`/dev`), set by the
+/// Lambda serving module when it strips it: OAuth URLs (issuer, resource) must include it.
+#[derive(Clone, Debug)]
+pub struct BasePath(pub String);
+
 /// Builds the app: `GET /health` (no auth) and the MCP endpoint at `/mcp`, serving every tool
 /// of the registry.
 pub fn app(config: AppConfig) -> Router {
@@ -55,11 +61,16 @@ where
 
 fn router(config: AppConfig, endpoint: Endpoint) -> Router {
     let cors = cors(&config);
+    let with_oauth = config.oauth.is_some() && config.auth.accepts_tokens();
     let state = Arc::new(AppState { config, endpoint });
     // `/mcp/` too: a trailing slash pasted into a client config should not be a 404.
-    let routes = Router::new()
+    let mut routes = Router::new()
         .route("/mcp", any(mcp_endpoint))
-        .route("/mcp/", any(mcp_endpoint))
+        .route("/mcp/", any(mcp_endpoint));
+    if with_oauth {
+        routes = routes.merge(oauth::routes());
+    }
+    let routes = routes
         .route_layer(cors)
         .route("/health", get(health))
         .fallback(not_found)
@@ -74,9 +85,9 @@ async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> R
     if let Some(refusal) = guard::refusal(&state.config, &request) {
         return refusal;
     }
-    let Some(key_id) = auth::key_id(&state.config, request.extensions(), request.headers()).await
-    else {
-        return auth::unauthorized();
+    let key_id = match auth::caller(&state, request.headers(), request.extensions()).await {
+        Ok(id) => id,
+        Err(refusal) => return refusal,
     };
     let mut response = state.endpoint.serve(request).await;
     if crate::mcp::access_log_enabled() {
@@ -106,6 +117,11 @@ fn cors(config: &AppConfig) -> CorsLayer {
             HeaderName::from_static("mcp-session-id"),
             HeaderName::from_static("mcp-method"),
             HeaderName::from_static("last-event-id"),
+        ])
+        // Browser clients must read the OAuth challenge to start signing in.
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("mcp-session-id"),
         ])
         .max_age(std::time::Duration::from_secs(600))
 }
