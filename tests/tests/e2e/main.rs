@@ -6,5 +6,6 @@ mod conformance;
 mod cost_explorer;
 mod lambda_rie;
 mod lambda_zips;
+mod oauth_mode;
 mod secrets_manager;
 mod workflow;
