@@ -32,10 +32,20 @@ fn config(mode: &str, region: &str) -> AppConfig {
 
 /// A fixture event turned into an MCP POST.
 fn event(fixture: &str, path: &str, headers: Value, body: &Value) -> LambdaEvent<LambdaRequest> {
+    event_with_method(fixture, "POST", path, headers, body)
+}
+
+fn event_with_method(
+    fixture: &str,
+    method: &str,
+    path: &str,
+    headers: Value,
+    body: &Value,
+) -> LambdaEvent<LambdaRequest> {
     let mut event: Value = serde_json::from_str(fixture).unwrap();
     event["rawPath"] = json!(path);
     event["rawQueryString"] = json!("");
-    event["requestContext"]["http"]["method"] = json!("POST");
+    event["requestContext"]["http"]["method"] = json!(method);
     event["requestContext"]["http"]["path"] = json!(path);
     let mut all_headers = event["headers"].as_object().cloned().unwrap_or_default();
     all_headers.remove("accept");
@@ -238,4 +248,60 @@ async fn function_url_mode_never_trusts_an_authorizer_context() {
     cfg.allowed_hosts = vec!["*.execute-api.us-east-1.amazonaws.com".into()];
     let (status, _, _) = buffered(cfg, authorized_event(Some("laptop"))).await;
     assert_eq!(status, 401);
+}
+
+/// Behind a named API Gateway stage the OAuth issuer and resource carry the stage prefix, and
+/// an unkeyed request the `both`-mode authorizer let through (empty `keyId`) gets the challenge.
+#[tokio::test]
+async fn api_gateway_stage_prefix_is_part_of_the_oauth_urls() {
+    let oauth_config = || {
+        let env = |name: &str| match name {
+            "MCP_AUTH_MODE" => Some("both".to_owned()),
+            "MCP_OAUTH_COGNITO_URL" => {
+                Some("https://mcp-dev.auth.us-east-1.amazoncognito.com".into())
+            }
+            "MCP_OAUTH_SIGNING_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+            "MCP_OAUTH_COGNITO_CLIENT_ID" => Some("cid".into()),
+            "MCP_OAUTH_COGNITO_CLIENT_SECRET" => Some("cs".into()),
+            _ => None,
+        };
+        let mut config = config("api-gateway", "us-east-1");
+        (config.auth, config.oauth) = function::oauth::auth_from_env(env).unwrap();
+        config
+    };
+    let host = "abc123.execute-api.us-east-1.amazonaws.com";
+    let mut fixture: Value = serde_json::from_str(APIGW_STAGE).unwrap();
+    fixture["requestContext"]["stage"] = json!("dev");
+    fixture["requestContext"]["domainName"] = json!(host);
+    fixture["requestContext"]["authorizer"] = json!({"lambda": {"keyId": ""}});
+    let fixture = fixture.to_string();
+
+    let ev = event_with_method(
+        &fixture,
+        "GET",
+        "/dev/.well-known/oauth-authorization-server",
+        json!({"host": host}),
+        &json!(null),
+    );
+    let (status, _, body) = buffered(oauth_config(), ev).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["issuer"], format!("https://{host}/dev"));
+    assert_eq!(
+        body["authorization_endpoint"],
+        format!("https://{host}/dev/authorize")
+    );
+
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let mut headers = mcp_headers("");
+    headers["host"] = json!(host);
+    headers.as_object_mut().unwrap().remove("x-api-key");
+    let (status, headers, _) =
+        buffered(oauth_config(), event(&fixture, "/dev/mcp", headers, &list)).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        headers["www-authenticate"],
+        format!(
+            "Bearer resource_metadata=\"https://{host}/dev/.well-known/oauth-protected-resource/mcp\", scope=\"mcp:tools\""
+        )
+    );
 }

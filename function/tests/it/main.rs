@@ -6,6 +6,7 @@ mod cost_explorer;
 mod fast_path;
 mod http_app;
 mod lambda_adapters;
+mod oauth;
 mod registry;
 
 /// The README guide's example tool, compiled exactly as a file in `function/src/tools/` would
