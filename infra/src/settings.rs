@@ -854,7 +854,8 @@ fn base64_len(text: &str) -> Option<usize> {
     let padding = text.len() - data.len();
     let standard = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
     let url_safe = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-    let padded_standard = text.len() % 4 == 0 && padding <= 2 && data.bytes().all(standard);
+    let padded_standard =
+        text.len().is_multiple_of(4) && padding <= 2 && data.bytes().all(standard);
     let unpadded_url_safe = padding == 0 && data.bytes().all(url_safe);
     let valid = !data.is_empty() && data.len() % 4 != 1 && (padded_standard || unpadded_url_safe);
     valid.then(|| data.len() * 3 / 4)

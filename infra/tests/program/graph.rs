@@ -5,10 +5,10 @@ use std::{fs, io::Write, path::Path};
 use crate::engine::{self, Registered, Run, UNKNOWN, is_secret, reveal, run_program};
 use serde_json::{Value, json};
 
-const KEY: &str = "test-key-0123456789abcdef";
+pub(crate) const KEY: &str = "test-key-0123456789abcdef";
 
 /// A repo-like root with Lambda zips holding an ELF header for `machine`.
-fn root_with_zips(machine: u16) -> tempfile::TempDir {
+pub(crate) fn root_with_zips(machine: u16) -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     for binary in ["function", "authorizer"] {
         let dir = root.path().join("target/lambda").join(binary);
@@ -44,7 +44,7 @@ fn base_config() -> Vec<(&'static str, &'static str)> {
 }
 
 const SECRET_KEYS: &[&str] = &["serverless-mcp:apiKey"];
-const ARM64: u16 = 0xB7;
+pub(crate) const ARM64: u16 = 0xB7;
 const X86_64: u16 = 0x3E;
 
 fn up(root: &Path, extra: &[(&'static str, &'static str)]) -> Run {
@@ -55,14 +55,14 @@ fn up(root: &Path, extra: &[(&'static str, &'static str)]) -> Run {
     run
 }
 
-fn env_of(function: &Registered) -> &serde_json::Map<String, Value> {
+pub(crate) fn env_of(function: &Registered) -> &serde_json::Map<String, Value> {
     function.inputs["environment"]["variables"]
         .as_object()
         .unwrap()
 }
 
 /// (type, logical name) of everything registered, sorted.
-fn graph(run: &Run) -> Vec<(String, String)> {
+pub(crate) fn graph(run: &Run) -> Vec<(String, String)> {
     let mut pairs: Vec<_> = run
         .resources
         .iter()
@@ -72,7 +72,7 @@ fn graph(run: &Run) -> Vec<(String, String)> {
     pairs
 }
 
-fn id_of(name: &str) -> String {
+pub(crate) fn id_of(name: &str) -> String {
     format!("{name}-a1b2c3d")
 }
 
@@ -592,7 +592,7 @@ fn overrides_change_the_graph() {
 }
 
 /// Runs the program expecting a refusal before anything is registered.
-fn refused(root: &Path, config: &[(&str, &str)], secret: &[&str]) -> String {
+pub(crate) fn refused(root: &Path, config: &[(&str, &str)], secret: &[&str]) -> String {
     let run = run_program(root, false, config, secret);
     assert!(!run.status.success(), "expected a failure, got success");
     assert!(
@@ -735,12 +735,12 @@ fn the_committed_dev_stage_deploys() {
     );
 }
 
-const CERT: &str = "arn:aws:acm:eu-west-1:123456789012:certificate/1111-2222";
-const EDGE_CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/3333-4444";
-const ZONE: &str = "Z0123456789ABCDEFGHIJ";
+pub(crate) const CERT: &str = "arn:aws:acm:eu-west-1:123456789012:certificate/1111-2222";
+pub(crate) const EDGE_CERT: &str = "arn:aws:acm:us-east-1:123456789012:certificate/3333-4444";
+pub(crate) const ZONE: &str = "Z0123456789ABCDEFGHIJ";
 
 /// Every optional part of a stage switched on.
-fn everything() -> Vec<(&'static str, &'static str)> {
+pub(crate) fn everything() -> Vec<(&'static str, &'static str)> {
     vec![
         ("serverless-mcp:customDomain", "mcp.example.com"),
         ("serverless-mcp:certificateArn", CERT),
@@ -754,7 +754,7 @@ fn everything() -> Vec<(&'static str, &'static str)> {
 }
 
 /// Position of a resource in the order the engine saw registrations.
-fn position(run: &Run, name: &str) -> usize {
+pub(crate) fn position(run: &Run, name: &str) -> usize {
     run.resources
         .iter()
         .position(|r| r.name == name)
@@ -850,7 +850,7 @@ fn strings(value: &Value, out: &mut Vec<String>) {
 }
 
 /// (referrer, referred) for every input of one resource that carries another's handle.
-fn references(run: &Run) -> Vec<(&Registered, &Registered)> {
+pub(crate) fn references(run: &Run) -> Vec<(&Registered, &Registered)> {
     let mut pairs = Vec::new();
     for from in run.resources.iter().filter(|r| r.custom) {
         let mut texts = Vec::new();

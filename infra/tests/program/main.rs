@@ -3,4 +3,5 @@
 
 mod engine;
 mod graph;
+mod oauth;
 mod project_file;
