@@ -107,6 +107,8 @@ pub struct DeployScope {
     pub hosted_zone_id: Option<String>,
     pub custom_domain: bool,
     pub cloudfront: bool,
+    /// The stage manages Cognito (`authMode` `oauth` or `both`).
+    pub cognito: bool,
 }
 
 impl DeployScope {
@@ -117,6 +119,7 @@ impl DeployScope {
             hosted_zone_id: s.hosted_zone_id.clone(),
             custom_domain: s.custom_domain.is_some(),
             cloudfront: s.streaming_domain.is_some(),
+            cognito: s.auth_mode.accepts_oauth(),
         }
     }
 }
@@ -227,6 +230,34 @@ pub fn deploy_policy(scope: &DeployScope, account: &str) -> String {
         "Action": ["apigateway:DELETE", "apigateway:GET", "apigateway:PATCH", "apigateway:POST", "apigateway:PUT"],
         "Resource": api_resources
     }));
+    if scope.cognito {
+        // Pool ids are random, so pools are scoped to the account and region; creating a pool
+        // and looking up a domain take no resource ARN (Cognito's service authorization
+        // reference).
+        statements.push(json!({
+            "Sid": "StageUserPool",
+            "Effect": "Allow",
+            "Action": [
+                "cognito-idp:CreateResourceServer", "cognito-idp:CreateUserPoolClient",
+                "cognito-idp:CreateUserPoolDomain", "cognito-idp:DeleteResourceServer",
+                "cognito-idp:DeleteUserPool", "cognito-idp:DeleteUserPoolClient",
+                "cognito-idp:DeleteUserPoolDomain", "cognito-idp:DescribeResourceServer",
+                "cognito-idp:DescribeUserPool", "cognito-idp:DescribeUserPoolClient",
+                "cognito-idp:GetUserPoolMfaConfig", "cognito-idp:ListTagsForResource",
+                "cognito-idp:SetUserPoolMfaConfig", "cognito-idp:TagResource",
+                "cognito-idp:UntagResource", "cognito-idp:UpdateResourceServer",
+                "cognito-idp:UpdateUserPool", "cognito-idp:UpdateUserPoolClient",
+                "cognito-idp:UpdateUserPoolDomain"
+            ],
+            "Resource": [format!("arn:aws:cognito-idp:{region}:{account}:userpool/*")]
+        }));
+        statements.push(json!({
+            "Sid": "CreateUserPools",
+            "Effect": "Allow",
+            "Action": ["cognito-idp:CreateUserPool", "cognito-idp:DescribeUserPoolDomain"],
+            "Resource": "*"
+        }));
+    }
     if scope.cloudfront {
         statements.push(json!({
             "Sid": "StreamingDistribution",

@@ -462,6 +462,25 @@ fn both_mode_keeps_keys_behind_an_authorizer_that_never_answers_401() {
         "mcp-dev-oauth-value",
         &[SIGNING_KEY, COGNITO_CLIENT_SECRET],
     );
+
+    // The GitHub deploy role may manage the stage's Cognito resources, in this account only.
+    let deploy = policy_of(&run, "github-deploy-dev");
+    let pools = deploy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Sid"] == "StageUserPool")
+        .expect("a Cognito statement");
+    assert_eq!(
+        pools["Resource"],
+        json!(["arn:aws:cognito-idp:eu-west-1:123456789012:userpool/*"])
+    );
+    assert!(
+        pools["Action"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cognito-idp:CreateUserPoolClient"))
+    );
 }
 
 #[test]
