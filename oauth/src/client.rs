@@ -137,22 +137,20 @@ fn client_from_metadata(
             )));
         }
     }
-    if let Some(grants) = string_list(doc, "grant_types")? {
-        if let Some(bad) = grants
-            .iter()
-            .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
-        {
-            return Err(RegistrationError::metadata(format!(
-                "grant type {bad:?} is not supported (authorization_code, refresh_token)"
-            )));
-        }
+    let grants = string_list(doc, "grant_types")?.unwrap_or_default();
+    if let Some(bad) = grants
+        .iter()
+        .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
+    {
+        return Err(RegistrationError::metadata(format!(
+            "grant type {bad:?} is not supported (authorization_code, refresh_token)"
+        )));
     }
-    if let Some(types) = string_list(doc, "response_types")? {
-        if types.iter().any(|t| t != "code") {
-            return Err(RegistrationError::metadata(
-                "only the response type \"code\" is supported",
-            ));
-        }
+    let response_types = string_list(doc, "response_types")?.unwrap_or_default();
+    if response_types.iter().any(|t| t != "code") {
+        return Err(RegistrationError::metadata(
+            "only the response type \"code\" is supported",
+        ));
     }
     let client_name = optional_string(doc, "client_name")?
         .map(|n| {

@@ -127,10 +127,8 @@ impl SecretCache {
                     tracing::error!(%reason, "cannot load the OAuth secret; OAuth fails closed until it loads");
                 }
                 state.failed_at = Some(now);
-                let stale = age
-                    .filter(|a| *a < self.settings.ttl + self.settings.max_stale)
-                    .and(state.value.clone());
-                stale
+                age.filter(|a| *a < self.settings.ttl + self.settings.max_stale)
+                    .and(state.value.clone())
             }
         }
     }

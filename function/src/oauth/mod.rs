@@ -109,10 +109,10 @@ impl Facade {
 
     async fn metadata_document(&self, client_id: &str) -> Result<Client, String> {
         let url = cimd::check_client_id_url(client_id, self.settings.cimd_allow_http_loopback)?;
-        if let Some((client, at)) = self.documents.lock().expect("cache lock").get(client_id) {
-            if at.elapsed() < Duration::from_secs(CIMD_CACHE_SECONDS) {
-                return Ok(client.clone());
-            }
+        if let Some((client, at)) = self.documents.lock().expect("cache lock").get(client_id)
+            && at.elapsed() < Duration::from_secs(CIMD_CACHE_SECONDS)
+        {
+            return Ok(client.clone());
         }
         let fetched = self
             .outbound

@@ -66,6 +66,15 @@ pub fn consent(c: &Consent) -> String {
     )
 }
 
+/// After a sign-in that no MCP client started (the account is ready; nothing is handed on).
+pub fn signed_in() -> String {
+    page(
+        "Signed in",
+        "<h1>Your account is ready</h1><p>Now add this server's MCP URL in your MCP client \
+(claude.ai, Claude Code, Cursor, VS Code…); it will send you here to sign in and allow it.</p>",
+    )
+}
+
 pub fn error(message: &str) -> String {
     page(
         "Sign-in error",

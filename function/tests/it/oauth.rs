@@ -475,7 +475,8 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn token_endpoint_errors_follow_rfc_6749() {
     let app = oauth_app("oauth").await;
-    let cases: &[(&[(&str, &str)], u16, &str)] = &[
+    type Form<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Form, u16, &str)] = &[
         (&[("grant_type", "password")], 400, "unsupported_grant_type"),
         (&[("code", "x")], 400, "invalid_request"),
         (
