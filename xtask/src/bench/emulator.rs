@@ -9,22 +9,39 @@ use serde_json::{Value, json};
 
 use super::report::{LambdaFigures, Samples, Stats};
 
-/// A Lambda subject: what the emulator runs, and its environment.
+/// A Lambda subject: what the emulator runs, its environment, and the events it is sent
+/// (they carry its credential).
 pub struct LambdaSubject {
     pub name: &'static str,
     pub bootstrap: PathBuf,
     pub env: Vec<(&'static str, String)>,
+    pub events: Events,
 }
 
 /// The three MCP messages every subject is invoked with, as API Gateway v2 events.
+#[derive(Clone)]
 pub struct Events {
     pub initialize: String,
     pub list: String,
     pub call: String,
 }
 
+impl Events {
+    /// The three messages, each sent with the credential header `(name, value)`.
+    pub fn new(root: &Path, messages: [&Value; 3], credential: (&str, &str)) -> Result<Self> {
+        Ok(Self {
+            initialize: apigw_event(root, messages[0], credential)?,
+            list: apigw_event(root, messages[1], credential)?,
+            call: apigw_event(root, messages[2], credential)?,
+        })
+    }
+}
+
+/// The host the events name (API Gateway's default domain, `$default` stage).
+pub const EVENT_HOST: &str = "abc.execute-api.us-east-1.amazonaws.com";
+
 /// An API Gateway v2 event (the lambda_http fixture) carrying one MCP message.
-pub fn apigw_event(root: &Path, message: &Value, key: &str) -> Result<String> {
+pub fn apigw_event(root: &Path, message: &Value, credential: (&str, &str)) -> Result<String> {
     let fixture = std::fs::read_to_string(
         root.join("function/tests/it/fixtures/apigw_v2_proxy_request.json"),
     )?;
@@ -33,12 +50,12 @@ pub fn apigw_event(root: &Path, message: &Value, key: &str) -> Result<String> {
     event["rawQueryString"] = json!("");
     event["requestContext"]["http"]["path"] = json!("/mcp");
     event["headers"] = json!({
-        "host": "abc.execute-api.us-east-1.amazonaws.com",
+        "host": EVENT_HOST,
         "content-type": "application/json",
         "accept": "application/json, text/event-stream",
-        "x-api-key": key,
         "mcp-protocol-version": "2025-11-25"
     });
+    event["headers"][credential.0] = json!(credential.1);
     event["body"] = json!(message.to_string());
     Ok(event.to_string())
 }
@@ -84,7 +101,6 @@ fn timed_invoke(
 pub fn measure(
     rie: &Path,
     subjects: &[LambdaSubject],
-    events: &Events,
     samples: &Samples,
     logs: &Path,
 ) -> Result<Vec<LambdaFigures>> {
@@ -96,7 +112,7 @@ pub fn measure(
             first.push(timed_invoke(
                 &emulator,
                 subject,
-                &events.initialize,
+                &subject.events.initialize,
                 "protocolVersion",
             )?);
             init.push(emulator.init_ms().with_context(|| {
@@ -113,13 +129,18 @@ pub fn measure(
     let mut warm = Vec::new();
     for subject in subjects {
         let emulator = start(rie, subject, logs)?;
-        emulator.invoke(&events.initialize)?;
+        emulator.invoke(&subject.events.initialize)?;
         warm.push((emulator, Vec::new(), Vec::new()));
     }
     for _ in 0..samples.warm {
         for (subject, (emulator, list, call)) in subjects.iter().zip(&mut warm) {
-            list.push(timed_invoke(emulator, subject, &events.list, "calculate")?);
-            call.push(timed_invoke(emulator, subject, &events.call, "42")?);
+            list.push(timed_invoke(
+                emulator,
+                subject,
+                &subject.events.list,
+                "calculate",
+            )?);
+            call.push(timed_invoke(emulator, subject, &subject.events.call, "42")?);
         }
     }
     let mut figures = Vec::new();

@@ -21,7 +21,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{cargo, run, tools};
 use emulator::{Events, LambdaSubject};
@@ -136,16 +136,26 @@ pub fn bench(root: &Path, quick: bool, baseline: Option<&str>) -> Result<()> {
     let key = "bench-key-0001".to_string();
     let reference_bootstrap = write_reference_bootstrap(root, &installed.node, &lwa)?;
 
-    // In the order the report takes them: ours, reference, floor, then the baseline if any.
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "multiply", "a": 6, "b": 7}}});
+    let messages = [&initialize, &list, &call];
+    let keyed = Events::new(root, messages, ("x-api-key", &key))?;
+    let ours_env = vec![
+        ("MCP_API_KEY", key.clone()),
+        ("MCP_LAMBDA_MODE", "api-gateway".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ];
+
+    // In the order the report takes them: ours, reference, floor, ours in OAuth mode, then
+    // the baseline if any.
     let mut lambda_subjects = vec![
         LambdaSubject {
             name: "ours",
             bootstrap: release.join("function"),
-            env: vec![
-                ("MCP_API_KEY", key.clone()),
-                ("MCP_LAMBDA_MODE", "api-gateway".into()),
-                ("AWS_REGION", "us-east-1".into()),
-            ],
+            env: ours_env.clone(),
+            events: keyed.clone(),
         },
         LambdaSubject {
             name: "reference",
@@ -155,34 +165,30 @@ pub fn bench(root: &Path, quick: bool, baseline: Option<&str>) -> Result<()> {
                 ("AWS_LWA_READINESS_CHECK_PATH", "/health".into()),
                 ("AWS_REGION", "us-east-1".into()),
             ],
+            events: keyed.clone(),
         },
         LambdaSubject {
             name: "floor",
             bootstrap: release.join("floor-lambda"),
             env: vec![],
+            events: keyed.clone(),
         },
+        oauth_subject(root, &release, messages)?,
     ];
     if let Some(built) = &baseline {
         lambda_subjects.push(LambdaSubject {
             name: "baseline",
             bootstrap: built.function.clone(),
-            env: lambda_subjects[0].env.clone(),
+            env: ours_env,
+            events: keyed,
         });
     }
 
-    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
-    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "multiply", "a": 6, "b": 7}}});
-    let events = Events {
-        initialize: emulator::apigw_event(root, &initialize, &key)?,
-        list: emulator::apigw_event(root, &list, &key)?,
-        call: emulator::apigw_event(root, &call, &key)?,
-    };
-    let (lambda, baseline_lambda) = split_baseline(
-        emulator::measure(&installed.rie, &lambda_subjects, &events, &samples, &logs)?,
+    let (mut lambda, baseline_lambda) = split_baseline(
+        emulator::measure(&installed.rie, &lambda_subjects, &samples, &logs)?,
         baseline.is_some(),
     );
+    let oauth = lambda.pop().context("no Lambda figures for OAuth mode")?;
     let lambda = LambdaSubjects::from_ordered(lambda)?;
 
     // Local servers: start-to-first-response, then a fixed-concurrency load of tools/call.
@@ -280,6 +286,7 @@ pub fn bench(root: &Path, quick: bool, baseline: Option<&str>) -> Result<()> {
         local,
         artifact,
         baseline,
+        oauth: Some(oauth),
     };
 
     let table = report.markdown();
@@ -302,6 +309,54 @@ pub fn bench(root: &Path, quick: bool, baseline: Option<&str>) -> Result<()> {
         eprintln!("bench: wrote bench/results/{name}.json, .md and .png");
     }
     Ok(())
+}
+
+/// Ours in `MCP_AUTH_MODE=oauth` (Cognito is never called on this path), sent an access token
+/// the facade would have minted: signed with the subject's key, for the events' host.
+fn oauth_subject(root: &Path, release: &Path, messages: [&Value; 3]) -> Result<LambdaSubject> {
+    let signing_key = [7u8; 32];
+    let keyring = oauth::Keyring::from_signing_key(&signing_key)?;
+    let issuer = format!("https://{}", emulator::EVENT_HOST);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let token = keyring.sign_access_token(&oauth::AccessClaims {
+        aud: format!("{issuer}/mcp"),
+        iss: issuer,
+        sub: "bench-user".into(),
+        client_id: "bench".into(),
+        scope: "mcp:tools".into(),
+        iat: now,
+        nbf: now,
+        exp: now + 24 * 3600,
+        jti: "bench".into(),
+        username: None,
+    });
+    Ok(LambdaSubject {
+        name: "ours-oauth",
+        bootstrap: release.join("function"),
+        env: vec![
+            ("MCP_LAMBDA_MODE", "api-gateway".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("MCP_AUTH_MODE", "oauth".into()),
+            // The same 32 bytes, base64 as the setting takes them.
+            (
+                "MCP_OAUTH_SIGNING_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into(),
+            ),
+            (
+                "MCP_OAUTH_COGNITO_URL",
+                "https://bench.auth.us-east-1.amazoncognito.com".into(),
+            ),
+            ("MCP_OAUTH_COGNITO_CLIENT_ID", "bench".into()),
+            ("MCP_OAUTH_COGNITO_CLIENT_SECRET", "bench".into()),
+        ],
+        events: Events::new(
+            root,
+            messages,
+            ("authorization", &format!("Bearer {token}")),
+        )?,
+    })
 }
 
 /// The results files' name: `baseline` for a `--baseline` run, whatever the sample size.

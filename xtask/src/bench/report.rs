@@ -23,7 +23,16 @@ pub struct Report {
     /// Only with `--baseline` (and only then in the JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Baseline>,
+    /// Ours on Lambda in `MCP_AUTH_MODE=oauth`, bearer tokens instead of API keys, measured in
+    /// turn with the other subjects (absent from results made before OAuth existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<LambdaFigures>,
 }
+
+/// The OAuth mode's targets (issue 14): warm tools/call within 10% of the API-key path, Lambda
+/// init within 0.5 ms of it.
+pub const OAUTH_WARM_CALL_MAX_RATIO: f64 = 1.10;
+pub const OAUTH_INIT_MAX_EXTRA_MS: f64 = 0.5;
 
 /// The product built at another git revision (`cargo xtask bench --baseline <rev>`), measured
 /// in the same run as ours, in turn with it, with the same environment.
@@ -416,6 +425,34 @@ impl Report {
             c.floor.usd_per_million_calls,
             ratio(c.reference.usd_per_million_calls, c.ours.usd_per_million_calls)
         ));
+        if let Some(o) = &self.oauth {
+            rows.push(String::new());
+            rows.push("| OAuth mode (bearer token) vs API-key mode, ours on Lambda | OAuth | API key | OAuth ÷ API key | target |".into());
+            rows.push("|---|---|---|---|---|".into());
+            let call = (
+                o.warm_tools_call_ms.median,
+                l.ours.warm_tools_call_ms.median,
+            );
+            rows.push(format!(
+                "| warm tools/call (median) | {:.2} ms | {:.2} ms | {:.2} | ≤ {OAUTH_WARM_CALL_MAX_RATIO:.2} |",
+                call.0,
+                call.1,
+                ratio_of(call.0, call.1).unwrap_or(f64::NAN)
+            ));
+            let init = (o.init_ms.median, l.ours.init_ms.median);
+            rows.push(format!(
+                "| Lambda init (median) | {:.2} ms | {:.2} ms | {:+.2} ms | ≤ +{OAUTH_INIT_MAX_EXTRA_MS:.1} ms |",
+                init.0,
+                init.1,
+                init.0 - init.1
+            ));
+            rows.push(format!(
+                "| peak RSS | {:.2} MiB | {:.2} MiB | {:+.2} MiB | |",
+                o.peak_rss_mib,
+                l.ours.peak_rss_mib,
+                o.peak_rss_mib - l.ours.peak_rss_mib
+            ));
+        }
         let (m, s) = (&self.machine, &self.samples);
         let baseline_note = b.map_or_else(String::new, |b| {
             format!(
@@ -630,6 +667,36 @@ mod tests {
         ), "{table}");
         // Without one, the table is the committed one.
         assert_eq!(plain.markdown(), committed("quick.md"));
+    }
+
+    #[test]
+    fn the_oauth_subject_adds_its_comparison_with_the_targets() {
+        let plain = Report::from_json(&committed("quick.json")).unwrap();
+        let mut oauth = plain.lambda.ours.clone();
+        oauth.warm_tools_call_ms.median = plain.lambda.ours.warm_tools_call_ms.median * 1.05;
+        oauth.init_ms.median = plain.lambda.ours.init_ms.median + 0.2;
+        let report = Report {
+            oauth: Some(oauth),
+            ..plain.clone()
+        };
+        let table = report.markdown();
+        assert!(
+            table.starts_with(
+                &plain
+                    .markdown()
+                    .split("\n\nMachine")
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            )
+        );
+        assert!(table.contains("| warm tools/call (median) |"), "{table}");
+        assert!(table.contains("| 1.05 | ≤ 1.10 |"), "{table}");
+        assert!(table.contains("| +0.20 ms | ≤ +0.5 ms |"), "{table}");
+        assert_eq!(
+            Report::from_json(&report.to_json().unwrap()).unwrap(),
+            report
+        );
     }
 
     #[test]
