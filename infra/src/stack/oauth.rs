@@ -16,8 +16,8 @@ use crate::{
         types::cognito::{
             ResourceServerScope, UserPoolAccountRecoverySetting,
             UserPoolAccountRecoverySettingRecoveryMechanism, UserPoolAdminCreateUserConfig,
-            UserPoolPasswordPolicy, UserPoolSoftwareTokenMfaConfiguration,
-            UserPoolUsernameConfiguration,
+            UserPoolClientRefreshTokenRotation, UserPoolPasswordPolicy,
+            UserPoolSoftwareTokenMfaConfiguration, UserPoolUsernameConfiguration,
         },
     },
     settings::{OAuth, PROJECT, Settings},
@@ -198,11 +198,19 @@ fn app_client(
             .allowed_oauth_scopes(scopes)
             .supported_identity_providers(vec!["COGNITO".to_string()])
             .callback_urls(callbacks.clone())
-            // No password flows for apps: users sign in on the hosted pages only.
-            .explicit_auth_flows(vec![
-                "ALLOW_REFRESH_TOKEN_AUTH".to_string(),
-                "ALLOW_USER_SRP_AUTH".to_string(),
-            ])
+            // No password flows for apps: users sign in on the hosted pages only. No
+            // ALLOW_REFRESH_TOKEN_AUTH either: Cognito refuses it with rotation on.
+            .explicit_auth_flows(vec!["ALLOW_USER_SRP_AUTH".to_string()])
+            // Every refresh through the facade gets a new Cognito refresh token and the old one
+            // stops working, so a replayed (stateless, sealed) refresh token of ours fails at
+            // Cognito: rotation with reuse refused, without a database. A few seconds of grace
+            // let a client retry a refresh whose reply it lost.
+            .refresh_token_rotation(
+                UserPoolClientRefreshTokenRotation::builder()
+                    .feature("ENABLED")
+                    .retry_grace_period_seconds(10)
+                    .build_struct(),
+            )
             .enable_token_revocation(true)
             .prevent_user_existence_errors("ENABLED")
             .build_struct(),

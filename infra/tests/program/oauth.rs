@@ -234,11 +234,10 @@ fn oauth_mode_creates_cognito_and_the_secret_and_no_key() {
     );
     assert_eq!(client["enableTokenRevocation"], true);
     assert_eq!(client["preventUserExistenceErrors"], "ENABLED");
-    assert!(
-        !client["explicitAuthFlows"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("ALLOW_USER_PASSWORD_AUTH"))
+    assert_eq!(client["explicitAuthFlows"], json!(["ALLOW_USER_SRP_AUTH"]));
+    assert_eq!(
+        client["refreshTokenRotation"],
+        json!({"feature": "ENABLED", "retryGracePeriodSeconds": 10.0})
     );
 
     // The secret: the signing key and the client's credentials, a secret end to end.
