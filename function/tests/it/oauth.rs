@@ -26,10 +26,12 @@ const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const REDIRECT: &str = "http://127.0.0.1:5555/callback";
 
 /// Cognito's token endpoint, as far as the facade uses it: client secret basic auth, single-use
-/// codes, refresh. Codes are any string starting with `up-code`.
+/// codes, refresh with rotation (each refresh token works once). Codes are any string starting
+/// with `up-code`.
 #[derive(Default)]
 struct Stub {
     used: Mutex<HashSet<String>>,
+    refreshes: Mutex<u32>,
 }
 
 fn id_token(sub: &str) -> String {
@@ -69,15 +71,21 @@ async fn stub_token(
         Some("authorization_code") => {
             let code = form.get("code").cloned().unwrap_or_default();
             if !code.starts_with("up-code")
-                || form.get("redirect_uri").map(String::as_str) != Some(&format!("{BASE}/oauth/callback"))
+                || form.get("redirect_uri").map(String::as_str)
+                    != Some(&format!("{BASE}/oauth/callback"))
                 || !stub.used.lock().unwrap().insert(code)
             {
                 return invalid();
             }
-            axum::Json(json!({"id_token": id_token("user-1"), "access_token": "cognito-at", "refresh_token": "up-refresh", "expires_in": 3600, "token_type": "Bearer"})).into_response()
+            axum::Json(json!({"id_token": id_token("user-1"), "access_token": "cognito-at", "refresh_token": "up-refresh-0", "expires_in": 3600, "token_type": "Bearer"})).into_response()
         }
-        Some("refresh_token") if form.get("refresh_token").map(String::as_str) == Some("up-refresh") => {
-            axum::Json(json!({"id_token": id_token("user-1"), "access_token": "cognito-at-2", "expires_in": 3600, "token_type": "Bearer"})).into_response()
+        Some("refresh_token") => {
+            let mut count = stub.refreshes.lock().unwrap();
+            if form.get("refresh_token") != Some(&format!("up-refresh-{count}")) {
+                return invalid();
+            }
+            *count += 1;
+            axum::Json(json!({"id_token": id_token("user-1"), "access_token": "cognito-at-2", "refresh_token": format!("up-refresh-{count}"), "expires_in": 3600, "token_type": "Bearer"})).into_response()
         }
         _ => invalid(),
     }
@@ -363,6 +371,32 @@ async fn the_whole_flow_then_refresh_and_replay() {
     assert_ne!(fresh["refresh_token"], tokens["refresh_token"]);
     let (status, _, _) = send(&app, mcp_list(fresh["access_token"].as_str())).await;
     assert_eq!(status, 200);
+    // Rotation: the refresh token just used is spent (Cognito rotated the one inside it).
+    let request = form_post(
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh),
+            ("client_id", &client_id),
+        ],
+    );
+    let (status, _, body) = json_of(&app, request).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // The new one works, once.
+    let next = fresh["refresh_token"].as_str().unwrap();
+    let request = form_post(
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", next),
+            ("client_id", &client_id),
+        ],
+    );
+    assert_eq!(json_of(&app, request).await.0, 200);
     // Another client cannot use this refresh token.
     let request = form_post(
         "/token",
