@@ -26,6 +26,11 @@ pub const SETTINGS: &[(&str, SettingType, Option<&str>)] = &[
     ("authMode", SettingType::String, Some("apiKey")),
     ("cognitoUserPoolId", SettingType::String, Some("")),
     ("cognitoDomainPrefix", SettingType::String, Some("")),
+    (
+        "cognitoIdentityProviders",
+        SettingType::String,
+        Some(COGNITO_PROVIDER),
+    ),
     ("oauthSigningKey", SettingType::String, None),
     ("oauthClients", SettingType::String, Some("")),
     ("oauthRedirectUris", SettingType::String, Some("")),
@@ -63,6 +68,11 @@ pub const SETTINGS: &[(&str, SettingType, Option<&str>)] = &[
     ("githubSubject", SettingType::String, Some("")),
     ("githubOidcProviderArn", SettingType::String, Some("")),
 ];
+
+/// The pool's own users, as Cognito names them among an app client's identity providers.
+pub const COGNITO_PROVIDER: &str = "COGNITO";
+/// At most this many identity providers on the app client.
+const MAX_IDENTITY_PROVIDERS: usize = 10;
 
 /// Retention periods CloudWatch Logs accepts (days).
 const RETENTION_DAYS: &[u32] = &[
@@ -130,6 +140,9 @@ pub struct OAuth {
     pub user_pool_id: Option<String>,
     /// The managed login domain: `https://<prefix>.auth.<region>.amazoncognito.com`.
     pub domain_prefix: String,
+    /// The app client's identity providers: `COGNITO` (the pool's own users) and/or the names
+    /// of providers federated into the pool (`create-identity-provider --provider-name`).
+    pub identity_providers: Vec<String>,
     /// Base64, at least 32 bytes once decoded: the seed of the facade's sealing and signing keys.
     pub signing_key: String,
     /// Pre-registered clients, as compact JSON (`MCP_OAUTH_CLIENTS`).
@@ -749,6 +762,7 @@ fn oauth_settings(
     Ok(OAuth {
         user_pool_id,
         domain_prefix,
+        identity_providers: identity_providers(&get("cognitoIdentityProviders"))?,
         signing_key: signing_key.trim().to_string(),
         clients: oauth_clients(&get("oauthClients"))?,
         redirect_uris: redirect_patterns(&get("oauthRedirectUris"))?,
@@ -813,6 +827,46 @@ fn domain_prefix(value: &str, stack: &str, existing_pool: bool) -> Result<String
         return Err(invalid("cognitoDomainPrefix", &expected, &prefix));
     }
     Ok(prefix)
+}
+
+/// The app client's identity providers: comma-separated, each `COGNITO` or the name of a
+/// provider already in the pool. Cognito's pattern for a provider name
+/// (`[^_\p{Z}][\p{L}\p{M}\p{S}\p{N}\p{P}][^_\p{Z}]+`, 1 to 32 characters) is approximated:
+/// no whitespace or control characters, no leading underscore. That the providers exist is
+/// Cognito's to check: it refuses an app client naming an unknown one.
+fn identity_providers(value: &str) -> Result<Vec<String>, SettingsError> {
+    let expected = format!(
+        "a comma-separated list of 1 to {MAX_IDENTITY_PROVIDERS} distinct identity provider names \
+         of the user pool: {COGNITO_PROVIDER} (the pool's own users) and/or providers added with \
+         `aws cognito-idp create-identity-provider --user-pool-id <pool> --provider-name AcmeSSO \
+         ...`, each 1 to 32 characters without whitespace and not starting with _, e.g. \
+         `pulumi config set cognitoIdentityProviders {COGNITO_PROVIDER},AcmeSSO`"
+    );
+    let names: Vec<&str> = value.split(',').map(str::trim).collect();
+    let mut seen = HashSet::new();
+    for name in &names {
+        let sound = (1..=32).contains(&name.chars().count())
+            && !name.starts_with('_')
+            && !name.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !sound {
+            return Err(invalid("cognitoIdentityProviders", &expected, value));
+        }
+        if !seen.insert(*name) {
+            return Err(invalid(
+                "cognitoIdentityProviders",
+                &format!("{expected} ({name} is listed twice)"),
+                value,
+            ));
+        }
+    }
+    if names.len() > MAX_IDENTITY_PROVIDERS {
+        return Err(invalid(
+            "cognitoIdentityProviders",
+            &format!("{expected} ({} are listed)", names.len()),
+            value,
+        ));
+    }
+    Ok(names.into_iter().map(str::to_string).collect())
 }
 
 /// Cognito's rules for a prefix domain (`CreateUserPoolDomain`: `^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$`),
@@ -1159,6 +1213,7 @@ mod tests {
         let oauth = s.oauth.unwrap();
         assert_eq!(oauth.user_pool_id, None);
         assert_eq!(oauth.domain_prefix, "serverless-mcp-dev");
+        assert_eq!(oauth.identity_providers, ["COGNITO"]);
         assert_eq!(
             oauth.cognito_url("eu-west-1"),
             "https://serverless-mcp-dev.auth.eu-west-1.amazoncognito.com"
@@ -1178,6 +1233,7 @@ mod tests {
             &[
                 ("cognitoUserPoolId", "eu-west-1_AbC123"),
                 ("cognitoDomainPrefix", "acme-mcp"),
+                ("cognitoIdentityProviders", " COGNITO, AcmeSSO ,Okta-Prod.eu"),
                 (
                     "oauthClients",
                     r#"[ {"client_id": "ci", "redirect_uris": ["https://ci.example.com/cb"]},
@@ -1199,6 +1255,10 @@ mod tests {
         let oauth = s.oauth.unwrap();
         assert_eq!(oauth.user_pool_id.as_deref(), Some("eu-west-1_AbC123"));
         assert_eq!(oauth.domain_prefix, "acme-mcp");
+        assert_eq!(
+            oauth.identity_providers,
+            ["COGNITO", "AcmeSSO", "Okta-Prod.eu"]
+        );
         assert_eq!(
             oauth.clients.as_deref(),
             Some(
@@ -1299,6 +1359,24 @@ mod tests {
             ("cognitoDomainPrefix", "amazonian"),
             ("cognitoDomainPrefix", "mycognito"),
             ("cognitoDomainPrefix", too_long.as_str()),
+            ("cognitoIdentityProviders", ""),
+            ("cognitoIdentityProviders", " "),
+            ("cognitoIdentityProviders", "COGNITO,"),
+            ("cognitoIdentityProviders", "COGNITO,,Okta"),
+            ("cognitoIdentityProviders", "COGNITO,Acme SSO"),
+            ("cognitoIdentityProviders", "COGNITO,Acme\u{a0}SSO"),
+            ("cognitoIdentityProviders", "COGNITO,Acme\tSSO"),
+            ("cognitoIdentityProviders", "_Okta"),
+            ("cognitoIdentityProviders", "COGNITO,Okta,COGNITO"),
+            ("cognitoIdentityProviders", "COGNITO, Okta ,Okta"),
+            (
+                "cognitoIdentityProviders",
+                "a-provider-name-of-33-characters!",
+            ),
+            (
+                "cognitoIdentityProviders",
+                "COGNITO,P1,P2,P3,P4,P5,P6,P7,P8,P9,P10",
+            ),
             ("oauthClients", "{}"),
             ("oauthClients", "not json"),
             ("oauthClients", r#"[{"client_id": "a"}]"#),
@@ -1348,6 +1426,44 @@ mod tests {
         );
         let err = oauth_settings_of("oauth", &[("oauthClients", &huge)]).unwrap_err();
         assert!(err.to_string().contains("4 KB"), "{err}");
+    }
+
+    #[test]
+    fn identity_providers_are_names_of_the_pools_providers() {
+        let providers = |value: &str| {
+            oauth_settings_of("oauth", &[("cognitoIdentityProviders", value)])
+                .map(|s| s.oauth.unwrap().identity_providers)
+        };
+        assert_eq!(providers("COGNITO,Okta").unwrap(), ["COGNITO", "Okta"]);
+        // Federated only, names of 32 characters, Unicode, and ten in all are fine.
+        assert_eq!(providers("AcmeOIDC").unwrap(), ["AcmeOIDC"]);
+        let longest = "p".repeat(32);
+        assert_eq!(providers(&longest).unwrap(), [longest.as_str()]);
+        assert_eq!(providers("Société-SSO").unwrap(), ["Société-SSO"]);
+        let ten = (1..=10).map(|i| format!("P{i}")).collect::<Vec<_>>();
+        assert_eq!(providers(&ten.join(",")).unwrap(), ten);
+        // Names are case-sensitive in Cognito: these are two providers.
+        assert_eq!(providers("Okta,okta").unwrap(), ["Okta", "okta"]);
+
+        // The error names the setting, the rule and the commands.
+        let err = providers("COGNITO,Acme SSO").unwrap_err();
+        let message = err.to_string();
+        for part in [
+            "cognitoIdentityProviders must be",
+            "aws cognito-idp create-identity-provider",
+            "pulumi config set cognitoIdentityProviders COGNITO,AcmeSSO",
+            r#"got "COGNITO,Acme SSO""#,
+        ] {
+            assert!(message.contains(part), "{part} not in {message}");
+        }
+        let twice = providers("COGNITO,Okta,Okta").unwrap_err().to_string();
+        assert!(twice.contains("Okta is listed twice"), "{twice}");
+        let eleven = providers("COGNITO,P1,P2,P3,P4,P5,P6,P7,P8,P9,P10")
+            .unwrap_err()
+            .to_string();
+        assert!(eleven.contains("11 are listed"), "{eleven}");
+        // apiKey mode reads none of it.
+        assert!(settings(&[("cognitoIdentityProviders", "")]).is_ok());
     }
 
     #[test]

@@ -90,7 +90,14 @@ pub fn create(
             .build_struct(),
     );
     let callbacks = collect(ctx, endpoint_bases).map(|bases| callback_urls(&bases));
-    let client = app_client(ctx, s, &pool_id, &server.scope_identifiers, &callbacks);
+    let client = app_client(
+        ctx,
+        s,
+        oauth,
+        &pool_id,
+        &server.scope_identifiers,
+        &callbacks,
+    );
     secret_value(ctx, s, oauth, oauth_secret, &client);
 
     let cognito_url = oauth.cognito_url(&s.region);
@@ -171,11 +178,13 @@ fn login_domain(ctx: &Context, s: &Settings, oauth: &OAuth, pool_id: &Output<Str
     );
 }
 
-/// The facade's confidential client: authorization code flow only, Cognito's own users, the
-/// upstream scopes plus the MCP scope (which also orders it after the resource server).
+/// The facade's confidential client: authorization code flow only, the identity providers of
+/// `cognitoIdentityProviders` (the pool's own users by default), the upstream scopes plus the
+/// MCP scope (which also orders it after the resource server).
 fn app_client(
     ctx: &Context,
     s: &Settings,
+    oauth: &OAuth,
     pool_id: &Output<String>,
     mcp_scopes: &Output<Vec<String>>,
     callbacks: &Output<Vec<String>>,
@@ -196,7 +205,9 @@ fn app_client(
             .allowed_oauth_flows(vec!["code".to_string()])
             .allowed_oauth_flows_user_pool_client(true)
             .allowed_oauth_scopes(scopes)
-            .supported_identity_providers(vec!["COGNITO".to_string()])
+            // Declared, so a federated IdP enabled here survives every deploy; each must
+            // already exist in the pool (Cognito refuses an unknown provider).
+            .supported_identity_providers(oauth.identity_providers.clone())
             .callback_urls(callbacks.clone())
             // No password flows for apps: users sign in on the hosted pages only. No
             // ALLOW_REFRESH_TOKEN_AUTH either: Cognito refuses it with rotation on.

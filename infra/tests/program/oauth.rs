@@ -224,7 +224,11 @@ fn oauth_mode_creates_cognito_and_the_secret_and_no_key() {
         client["allowedOauthScopes"],
         json!(["openid", "email", "profile", "serverless-mcp-dev/mcp:tools"])
     );
-    assert_eq!(client["supportedIdentityProviders"], json!(["COGNITO"]));
+    assert_eq!(
+        client["supportedIdentityProviders"],
+        json!(["COGNITO"]),
+        "the pool's own users by default"
+    );
     assert_eq!(
         client["callbackUrls"],
         json!([
@@ -490,6 +494,7 @@ fn an_existing_pool_gets_only_the_resource_server_and_the_client() {
         ("cognitoDomainPrefix", "acme-login"),
         ("secretRecoveryWindowDays", "0"),
         ("functionUrl", "false"),
+        ("cognitoIdentityProviders", "COGNITO,Okta"),
     ]);
     let run = up_with(&config, &["oauthSigningKey"]);
     assert!(run.of_type("aws:cognito/userPool:UserPool").is_empty());
@@ -504,6 +509,11 @@ fn an_existing_pool_gets_only_the_resource_server_and_the_client() {
         run.named("mcp-dev-oauth-client").inputs["callbackUrls"],
         json!([format!("{STAGE_BASE}/oauth/callback")]),
         "no Function URL, no second callback"
+    );
+    assert_eq!(
+        run.named("mcp-dev-oauth-client").inputs["supportedIdentityProviders"],
+        json!(["COGNITO", "Okta"]),
+        "a federated IdP is declared, so no deploy drops it"
     );
     assert_eq!(
         env_of(run.named("mcp-dev-function"))["MCP_OAUTH_COGNITO_URL"],
@@ -538,6 +548,7 @@ fn api_key_mode_is_untouched_by_oauth_settings() {
             ("oauthSigningKey", SIGNING_KEY),
             ("oauthClients", CLIENTS),
             ("cognitoDomainPrefix", "acme-login"),
+            ("cognitoIdentityProviders", "COGNITO,Okta"),
         ],
         &["apiKey", "oauthSigningKey"],
     );
@@ -659,4 +670,27 @@ fn oauth_without_a_sound_signing_key_is_refused_with_the_command() {
         bad_mode.contains("authMode must be apiKey, oauth or both"),
         "{bad_mode}"
     );
+}
+
+#[test]
+fn unsound_identity_providers_are_refused_with_the_command() {
+    let root = root_with_zips(ARM64);
+    let secret = ["serverless-mcp:oauthSigningKey"];
+    for bad in ["COGNITO,Okta,Okta", "COGNITO,Acme SSO", "", "_Okta"] {
+        let message = refused(
+            root.path(),
+            &[
+                ("aws:region", "eu-west-1"),
+                ("serverless-mcp:authMode", "oauth"),
+                ("serverless-mcp:oauthSigningKey", SIGNING_KEY),
+                ("serverless-mcp:cognitoIdentityProviders", bad),
+            ],
+            &secret,
+        );
+        assert!(
+            message.contains("cognitoIdentityProviders must be")
+                && message.contains("pulumi config set cognitoIdentityProviders COGNITO,AcmeSSO"),
+            "{bad:?}: {message}"
+        );
+    }
 }
