@@ -69,7 +69,11 @@ export async function signIn({ url, redirectUri, username, password, decision = 
       .waitForSelector('input[name="password"]')
       .then(() => 'login')
       .catch(() => 'no login form');
-    const next = await within(STEP_MS, Promise.race([redirected.then(() => 'redirected'), login]), 'after consent');
+    const next = await within(STEP_MS, Promise.race([redirected.then(() => 'redirected'), login]), 'after consent').catch(
+      async (error) => {
+        throw new Error(`${error.message}; at ${page.url()}: ${(await page.content()).slice(0, 2000)}`);
+      },
+    );
     if (next === 'login') {
       await page.fill('input[name="username"]', username);
       await page.fill('input[name="password"]', password);

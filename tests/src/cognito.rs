@@ -8,8 +8,10 @@
 //! /oauth2/token` takes `client_secret_basic` or `client_secret_post`, the `authorization_code`
 //! grant (exact `redirect_uri`, PKCE when the authorize request had a challenge, single-use
 //! code valid 5 minutes) and the `refresh_token` grant, and answers like Cognito:
-//! `access_token`, `id_token`, `refresh_token` (code grant only: no refresh-token rotation),
-//! `expires_in`, `token_type: "Bearer"`; errors are `400 {"error":"…"}` with Cognito's codes
+//! `access_token`, `id_token`, `refresh_token`, `expires_in`, `token_type: "Bearer"`. Refresh
+//! tokens rotate as on the app client the infra creates (rotation on, 10 s retry grace): a
+//! refresh returns a new refresh token, and the one it used stops working once the grace is
+//! over. Errors are `400 {"error":"…"}` with Cognito's codes
 //! (`invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
 //! `unsupported_grant_type`).
 //!
@@ -57,6 +59,8 @@ pub const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_
 const ALLOWED_SCOPES: [&str; 4] = ["openid", "email", "profile", "phone"];
 /// Cognito's authorization codes are valid for 5 minutes.
 const CODE_LIFETIME: Duration = Duration::from_secs(300);
+/// The app client's `RetryGracePeriodSeconds` (infra/src/stack/oauth.rs).
+const REFRESH_RETRY_GRACE: Duration = Duration::from_secs(10);
 const TOKEN_SECONDS: i64 = 3600;
 
 struct User {
@@ -76,6 +80,12 @@ struct Code {
     expires: Instant,
 }
 
+struct Refresh {
+    username: String,
+    /// When it was first used (rotated out): it works until the retry grace is over.
+    used: Option<Instant>,
+}
+
 #[derive(Default)]
 struct Pool {
     client_id: String,
@@ -83,8 +93,8 @@ struct Pool {
     redirect_uris: Vec<String>,
     users: HashMap<String, User>,
     codes: HashMap<String, Code>,
-    /// Refresh token → username.
-    refresh_tokens: HashMap<String, String>,
+    refresh_tokens: HashMap<String, Refresh>,
+    refresh_retry_grace: Duration,
     /// Successful token requests, by grant type, in order.
     grants: Vec<String>,
 }
@@ -105,6 +115,7 @@ impl CognitoStandIn {
         let pool = Arc::new(Mutex::new(Pool {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
+            refresh_retry_grace: REFRESH_RETRY_GRACE,
             ..Pool::default()
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
@@ -157,6 +168,12 @@ impl CognitoStandIn {
         if let Some(user) = self.pool.lock().unwrap().users.get_mut(username) {
             user.enabled = false;
         }
+    }
+
+    /// Shortens the retry grace of rotated-out refresh tokens (10 s, as deployed), so a test
+    /// can see a spent one refused without waiting that long.
+    pub fn set_refresh_retry_grace(&self, grace: Duration) {
+        self.pool.lock().unwrap().refresh_retry_grace = grace;
     }
 
     /// The `sub` Cognito gives `username`.
@@ -377,7 +394,7 @@ async fn token(State(pool): State<Shared>, headers: HeaderMap, body: Bytes) -> R
     }
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let grant_type = field("grant_type");
-    let (username, scope, nonce, refresh_token) = match grant_type {
+    let (username, scope, nonce) = match grant_type {
         "authorization_code" => {
             // Single use: the code is gone whatever the outcome.
             let Some(code) = pool.codes.remove(field("code")) else {
@@ -395,16 +412,22 @@ async fn token(State(pool): State<Shared>, headers: HeaderMap, body: Bytes) -> R
                     return token_error("invalid_grant", "code_verifier does not match");
                 }
             }
-            let refresh = random_token(32);
-            pool.refresh_tokens
-                .insert(refresh.clone(), code.username.clone());
-            (code.username, code.scope, code.nonce, Some(refresh))
+            (code.username, code.scope, code.nonce)
         }
         "refresh_token" => {
-            let Some(username) = pool.refresh_tokens.get(field("refresh_token")).cloned() else {
+            let grace = pool.refresh_retry_grace;
+            let Some(refresh) = pool.refresh_tokens.get_mut(field("refresh_token")) else {
                 return token_error("invalid_grant", "unknown refresh token");
             };
-            (username, "openid email profile".to_owned(), None, None)
+            if refresh.used.is_some_and(|used| used.elapsed() > grace) {
+                return token_error("invalid_grant", "refresh token was rotated out");
+            }
+            refresh.used.get_or_insert_with(Instant::now);
+            (
+                refresh.username.clone(),
+                "openid email profile".to_owned(),
+                None,
+            )
         }
         "" => return token_error("invalid_request", "grant_type is missing"),
         _ => return token_error("unsupported_grant_type", grant_type),
@@ -437,15 +460,20 @@ async fn token(State(pool): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         }),
     );
     let secret = pool.client_secret.clone();
-    let mut reply = json!({
+    let reply = json!({
         "access_token": sign(&access_claims, &secret),
         "id_token": sign(&id_claims, &secret),
+        "refresh_token": random_token(32),
         "expires_in": TOKEN_SECONDS,
         "token_type": "Bearer",
     });
-    if let Some(refresh) = refresh_token {
-        merge(&mut reply, json!({ "refresh_token": refresh }));
-    }
+    pool.refresh_tokens.insert(
+        reply["refresh_token"].as_str().unwrap().to_owned(),
+        Refresh {
+            username,
+            used: None,
+        },
+    );
     pool.grants.push(grant_type.to_owned());
     ([(header::CACHE_CONTROL, "no-store")], Json::<Value>(reply)).into_response()
 }
@@ -588,17 +616,25 @@ mod tests {
         let (status, replay) = redeem(&cognito, &form);
         assert_eq!((status, &replay["error"]), (400, &json!("invalid_grant")));
 
-        let refresh = format!(
-            "grant_type=refresh_token&refresh_token={}",
-            tokens["refresh_token"].as_str().unwrap()
-        );
-        let (status, refreshed) = redeem(&cognito, &refresh);
+        // Rotation: each refresh gives a new refresh token; the used one is spent once the
+        // retry grace is over (none here).
+        cognito.set_refresh_retry_grace(Duration::ZERO);
+        let refresh = |token: &Value| {
+            format!(
+                "grant_type=refresh_token&refresh_token={}",
+                token.as_str().unwrap()
+            )
+        };
+        let (status, refreshed) = redeem(&cognito, &refresh(&tokens["refresh_token"]));
         assert_eq!(status, 200, "{refreshed}");
-        assert!(refreshed.get("refresh_token").is_none());
+        assert_ne!(refreshed["refresh_token"], tokens["refresh_token"]);
+        std::thread::sleep(Duration::from_millis(5));
+        let (status, spent) = redeem(&cognito, &refresh(&tokens["refresh_token"]));
+        assert_eq!((status, &spent["error"]), (400, &json!("invalid_grant")));
         assert_eq!(cognito.grants("refresh_token"), 1);
 
         cognito.disable_user("ada");
-        let (status, refused) = redeem(&cognito, &refresh);
+        let (status, refused) = redeem(&cognito, &refresh(&refreshed["refresh_token"]));
         assert_eq!((status, &refused["error"]), (400, &json!("invalid_grant")));
         assert!(
             sign_in(&cognito, "pw-1")

@@ -58,6 +58,13 @@ fn loopback_redirect_uri() -> String {
     format!("http://127.0.0.1:{}/callback", free_port())
 }
 
+/// How every client starts: no token, the challenge, then both metadata documents.
+const DISCOVERY: [&str; 3] = [
+    "POST /mcp 401",
+    "GET /.well-known/oauth-protected-resource/mcp 200",
+    "GET /.well-known/oauth-authorization-server 200",
+];
+
 /// The requests a client made, in order, without the later ones.
 fn first_requests(report: &Value, n: usize) -> Vec<String> {
     report["requests"]
@@ -107,16 +114,8 @@ fn typescript_sdk_signs_in_by_dcr_and_cimd_refreshes_and_is_denied() {
         }),
     );
     assert!(ok, "TypeScript SDK (DCR): {report}\n{stderr}");
-    assert_eq!(
-        first_requests(&report, 4),
-        [
-            "POST /mcp 401",
-            "GET /.well-known/oauth-protected-resource/mcp 200",
-            "GET /.well-known/oauth-authorization-server 200",
-            "POST /register 201",
-        ],
-        "{report}"
-    );
+    assert_eq!(first_requests(&report, 3), DISCOVERY, "{report}");
+    assert_eq!(report["requests"][3], "POST /register 201", "{report}");
     assert_signed_in_and_refreshed(&stage, &report, "e2e TS DCR client");
 
     // A client metadata document on loopback: the server fetches it for the client's name and
@@ -133,6 +132,7 @@ fn typescript_sdk_signs_in_by_dcr_and_cimd_refreshes_and_is_denied() {
         }),
     );
     assert!(ok, "TypeScript SDK (CIMD): {report}\n{stderr}");
+    assert_eq!(first_requests(&report, 3), DISCOVERY, "{report}");
     assert_eq!(report["client_id"], client_id);
     assert!(
         !report["requests"].to_string().contains("/register"),
@@ -192,13 +192,9 @@ fn python_sdk_signs_in_by_dcr_and_cimd_and_refreshes() {
         "e2e Python DCR client",
     ));
     assert!(ok, "Python SDK (DCR): {report}\n{stderr}");
+    assert_eq!(first_requests(&report, 3), DISCOVERY, "{report}");
+    assert_eq!(report["requests"][3], "POST /register 201", "{report}");
     assert_signed_in_and_refreshed(&stage, &report, "e2e Python DCR client");
-    assert!(
-        report["requests"]
-            .to_string()
-            .contains("POST /register 201"),
-        "{report}"
-    );
 
     let redirect_uri = loopback_redirect_uri();
     let client_id = host.publish("/py-client.json", "e2e Python CIMD client", &redirect_uri);
@@ -206,6 +202,7 @@ fn python_sdk_signs_in_by_dcr_and_cimd_and_refreshes() {
     config["client_metadata_url"] = client_id.clone().into();
     let (ok, report, stderr) = python(config);
     assert!(ok, "Python SDK (CIMD): {report}\n{stderr}");
+    assert_eq!(first_requests(&report, 3), DISCOVERY, "{report}");
     assert_eq!(report["client_id"], client_id);
     assert!(
         !report["requests"].to_string().contains("/register"),
@@ -226,6 +223,9 @@ fn python_sdk_signs_in_by_dcr_and_cimd_and_refreshes() {
 fn raw_flow_code_replay_refresh_and_disabled_user() {
     let tools = Tools::from_env();
     let stage = OAuthStage::start(&tools.function);
+    stage
+        .cognito
+        .set_refresh_retry_grace(Duration::from_millis(200));
     let mut http = RawHttp::new();
     let redirect_uri = loopback_redirect_uri();
     let client_id = stage.register(&mut http, "e2e raw client", &redirect_uri);
@@ -269,10 +269,20 @@ fn raw_flow_code_replay_refresh_and_disabled_user() {
     let access = refreshed["access_token"].as_str().unwrap();
     assert_eq!(stage.list_tools(&mut http, Some(access)).status, 200);
     assert_eq!(stage.cognito.grants("refresh_token"), 1);
+    assert_ne!(refreshed["refresh_token"], tokens["refresh_token"]);
+
+    // Rotation: the refresh token just used carries a Cognito token that Cognito rotated out;
+    // past Cognito's retry grace (10 s deployed, 200 ms here) it is refused.
+    std::thread::sleep(Duration::from_millis(300));
+    let spent = refresh(&mut http, tokens["refresh_token"].as_str().unwrap());
+    assert_eq!(spent.status, 400, "{}", spent.body);
+    assert_eq!(spent.json()["error"], "invalid_grant");
+    let rotated = refresh(&mut http, refreshed["refresh_token"].as_str().unwrap());
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
 
     // A user disabled in Cognito loses access at the next refresh.
     stage.cognito.disable_user(USERNAME);
-    let refused = refresh(&mut http, refreshed["refresh_token"].as_str().unwrap());
+    let refused = refresh(&mut http, rotated.json()["refresh_token"].as_str().unwrap());
     assert_eq!(refused.status, 400, "{}", refused.body);
     assert_eq!(refused.json()["error"], "invalid_grant");
 }
