@@ -51,6 +51,18 @@ export async function signIn({ url, redirectUri, username, password, decision = 
     page.on('request', (request) => {
       if (request.url().startsWith(redirectUri)) captured(request.url());
     });
+    // An error page on the way (consent refused, bad sign-in request) ends the wait at once.
+    let failed;
+    const failure = new Promise((_, reject) => {
+      failed = reject;
+    });
+    failure.catch(() => {});
+    page.on('response', async (response) => {
+      if (response.request().isNavigationRequest() && response.status() >= 400) {
+        const text = await response.text().catch(() => '');
+        failed(new Error(`HTTP ${response.status()} at ${response.url()}: ${text.slice(0, 2000)}`));
+      }
+    });
     // Nothing listens on the redirect URI: answer it so Chromium shows no error page.
     await page.route(
       (u) => u.href.startsWith(redirectUri),
@@ -69,11 +81,13 @@ export async function signIn({ url, redirectUri, username, password, decision = 
       .waitForSelector('input[name="password"]')
       .then(() => 'login')
       .catch(() => 'no login form');
-    const next = await within(STEP_MS, Promise.race([redirected.then(() => 'redirected'), login]), 'after consent').catch(
-      async (error) => {
-        throw new Error(`${error.message}; at ${page.url()}: ${(await page.content()).slice(0, 2000)}`);
-      },
-    );
+    const next = await within(
+      STEP_MS,
+      Promise.race([redirected.then(() => 'redirected'), login, failure]),
+      'after consent',
+    ).catch(async (error) => {
+      throw new Error(`${error.message}; at ${page.url()}: ${(await page.content()).slice(0, 2000)}`);
+    });
     if (next === 'login') {
       await page.fill('input[name="username"]', username);
       await page.fill('input[name="password"]', password);
@@ -81,7 +95,7 @@ export async function signIn({ url, redirectUri, username, password, decision = 
     } else if (next !== 'redirected') {
       throw new Error(`neither a login form nor a redirect after consent: ${await page.content()}`);
     }
-    const redirect = await within(STEP_MS, redirected, `the redirect to ${redirectUri}`);
+    const redirect = await within(STEP_MS, Promise.race([redirected, failure]), `the redirect to ${redirectUri}`);
     return { redirect, consent };
   } finally {
     await browser.close();

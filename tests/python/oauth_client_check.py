@@ -129,12 +129,19 @@ async def run(config: dict) -> dict:
     return report
 
 
+def describe(error: BaseException) -> str:
+    """The error, with the leaves of exception groups (the SDK's task groups wrap them)."""
+    if isinstance(error, BaseExceptionGroup):
+        return "; ".join(describe(e) for e in error.exceptions)
+    return f"{type(error).__name__}: {error}"
+
+
 def main() -> int:
     config = json.loads(sys.argv[1])
     try:
         report = asyncio.run(run(config))
     except BaseException as error:  # report every failure as JSON, then fail
-        print(json.dumps({"registration": config.get("registration"), "error": f"{type(error).__name__}: {error}"}))
+        print(json.dumps({"registration": config.get("registration"), "error": describe(error)}))
         return 1
     print(json.dumps(report))
     return 0
