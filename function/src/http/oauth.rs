@@ -110,6 +110,8 @@ fn no_store(mut response: Response) -> Response {
 }
 
 /// HTML the browser must not frame (clickjacking the consent button), cache or leak.
+/// `same-origin`, not `no-referrer`: with `no-referrer` Chromium posts the consent form with
+/// `Origin: null`, which the cross-site check must refuse.
 fn html(status: StatusCode, body: String) -> Response {
     let mut response = (status, Html(body)).into_response();
     let headers = response.headers_mut();
@@ -120,7 +122,7 @@ fn html(status: StatusCode, body: String) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
