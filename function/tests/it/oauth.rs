@@ -205,6 +205,8 @@ async fn consent_page(app: &Router, client_id: &str) -> (String, String) {
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(headers["x-frame-options"], "DENY");
+    // Not no-referrer: Chromium would post the consent form with `Origin: null`.
+    assert_eq!(headers["referrer-policy"], "same-origin");
     let cookie = headers["set-cookie"].to_str().unwrap();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
