@@ -40,28 +40,32 @@ pub struct OAuthStage {
 
 impl OAuthStage {
     pub fn start(function: &Path) -> Self {
+        Self::start_with(function, &[])
+    }
+
+    /// With more server settings (e.g. `MCP_OAUTH_CLIENTS`).
+    pub fn start_with(function: &Path, extra: &[(&str, String)]) -> Self {
         let cognito = CognitoStandIn::start(COGNITO_CLIENT_ID, COGNITO_CLIENT_SECRET);
         cognito.add_user(USERNAME, PASSWORD, EMAIL);
         let mut signing_key = vec![0u8; 32];
         getrandom::fill(&mut signing_key).unwrap();
-        let server = LocalServer::start_with_env(
-            function,
-            &[
-                ("MCP_AUTH_MODE", "oauth".into()),
-                ("MCP_OAUTH_SIGNING_KEY", STANDARD.encode(&signing_key)),
-                ("MCP_OAUTH_COGNITO_CLIENT_ID", COGNITO_CLIENT_ID.into()),
-                (
-                    "MCP_OAUTH_COGNITO_CLIENT_SECRET",
-                    COGNITO_CLIENT_SECRET.into(),
-                ),
-                ("MCP_OAUTH_COGNITO_URL", cognito.url.clone()),
-                ("MCP_OAUTH_CIMD_ALLOW_HTTP_LOOPBACK", "1".into()),
-                // Nothing else may decide the mode or the keys.
-                ("MCP_API_KEY", String::new()),
-                ("MCP_API_KEY_SECRET_ID", String::new()),
-                ("MCP_OAUTH_SECRET_ID", String::new()),
-            ],
-        );
+        let mut env = vec![
+            ("MCP_AUTH_MODE", "oauth".into()),
+            ("MCP_OAUTH_SIGNING_KEY", STANDARD.encode(&signing_key)),
+            ("MCP_OAUTH_COGNITO_CLIENT_ID", COGNITO_CLIENT_ID.into()),
+            (
+                "MCP_OAUTH_COGNITO_CLIENT_SECRET",
+                COGNITO_CLIENT_SECRET.into(),
+            ),
+            ("MCP_OAUTH_COGNITO_URL", cognito.url.clone()),
+            ("MCP_OAUTH_CIMD_ALLOW_HTTP_LOOPBACK", "1".into()),
+            // Nothing else may decide the mode or the keys.
+            ("MCP_API_KEY", String::new()),
+            ("MCP_API_KEY_SECRET_ID", String::new()),
+            ("MCP_OAUTH_SECRET_ID", String::new()),
+        ];
+        env.extend(extra.iter().cloned());
+        let server = LocalServer::start_with_env(function, &env);
         // The app client's only callback is the facade's, as the infra registers it.
         cognito.allow_redirect_uri(&format!("{}/oauth/callback", server.base));
         Self {

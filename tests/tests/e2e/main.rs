@@ -6,6 +6,7 @@ mod conformance;
 mod cost_explorer;
 mod lambda_rie;
 mod lambda_zips;
+mod oauth_conformance;
 mod oauth_mode;
 mod secrets_manager;
 mod workflow;
