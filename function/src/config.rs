@@ -250,19 +250,19 @@ pub fn running_on_lambda(var: impl Fn(&str) -> Option<String>) -> bool {
     var("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.is_empty())
 }
 
+/// An environment lookup from fixed pairs, for the settings tests.
+#[cfg(test)]
+pub(crate) fn test_env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use super::{test_env as env, *};
 
     #[test]
     fn defaults_to_api_gateway_with_aws_assigned_hosts() {

@@ -109,6 +109,31 @@ pub struct CognitoStandIn {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Serves `app` on a free loopback port from a thread of its own until the returned sender is
+/// dropped. Returns the base URL.
+pub fn serve_on_loopback(app: axum::Router) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    (url, stop)
+}
+
 impl CognitoStandIn {
     /// Starts the stand-in with one confidential app client and no redirect URI yet.
     pub fn start(client_id: &str, client_secret: &str) -> Self {
@@ -118,26 +143,8 @@ impl CognitoStandIn {
             refresh_retry_grace: REFRESH_RETRY_GRACE,
             ..Pool::default()
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = router(pool.clone());
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
+        let (url, stop) = serve_on_loopback(app);
         Self {
             url,
             pool,

@@ -19,7 +19,10 @@ use base64::{
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{LocalServer, cognito::CognitoStandIn};
+use crate::{
+    LocalServer,
+    cognito::{CognitoStandIn, serve_on_loopback},
+};
 
 /// The facade's app client at the Cognito stand-in.
 pub const COGNITO_CLIENT_ID: &str = "e2e-facade-client";
@@ -114,25 +117,7 @@ impl ClientMetadataHost {
         }
         let documents: Docs = Arc::default();
         let app = Router::new().fallback(serve).with_state(documents.clone());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
+        let (base, stop) = serve_on_loopback(app);
         Self {
             base,
             documents,
