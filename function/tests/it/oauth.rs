@@ -109,6 +109,8 @@ async fn oauth_app(mode: &str) -> Router {
         "MCP_OAUTH_SIGNING_KEY" => Some(SIGNING_KEY.to_owned()),
         "MCP_OAUTH_COGNITO_CLIENT_ID" => Some("cid".into()),
         "MCP_OAUTH_COGNITO_CLIENT_SECRET" => Some("csecret".into()),
+        // Lets the hostile-document test serve its documents on loopback.
+        "MCP_OAUTH_CIMD_ALLOW_HTTP_LOOPBACK" => Some("1".into()),
         _ => None,
     };
     let (auth, facade) = function::oauth::auth_from_env(env).unwrap();
@@ -667,4 +669,53 @@ async fn api_key_mode_has_no_oauth_routes() {
     assert_eq!(status, 401);
     assert!(headers.get("www-authenticate").is_none());
     let _ = AuthMode::ApiKey;
+}
+
+/// Client metadata documents that must not be accepted, each served on loopback: a redirect
+/// (not followed), an oversized body, a document naming another client id, an error status,
+/// a slow server (past the fetch deadline). Each ends on the error page, not the consent page.
+#[tokio::test]
+async fn hostile_metadata_documents_are_refused() {
+    use axum::routing::get as route_get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let host = format!("http://{}", listener.local_addr().unwrap());
+    let me = host.clone();
+    let router = Router::new()
+        .route("/redirect.json", route_get(|| async { axum::response::Redirect::temporary("https://example.com/c.json") }))
+        .route("/huge.json", route_get(|| async { "x".repeat(1024 * 1024) }))
+        .route("/other.json", route_get(move || {
+            let me = me.clone();
+            async move { axum::Json(json!({"client_id": format!("{me}/another.json"), "redirect_uris": [REDIRECT]})) }
+        }))
+        .route("/missing.json", route_get(|| async { http::StatusCode::NOT_FOUND }))
+        .route("/slow.json", route_get(|| async {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            "{}"
+        }));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let app = oauth_app("oauth").await;
+    for (doc, why) in [
+        ("redirect.json", "HTTP 307"),
+        ("huge.json", "larger than"),
+        ("other.json", "does not name its own URL"),
+        ("missing.json", "HTTP 404"),
+        ("slow.json", "no reply within"),
+    ] {
+        let client_id = format!("{host}/{doc}");
+        let query = format!(
+            "response_type=code&client_id={}&redirect_uri={}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            urlencode(&client_id),
+            urlencode(REDIRECT)
+        );
+        let (status, headers, html) = send(
+            &app,
+            get(&format!("/authorize?{query}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 400, "{doc}: {html}");
+        assert!(headers.get("location").is_none(), "{doc}");
+        assert!(html.contains(why), "{doc}: {html}");
+    }
 }
