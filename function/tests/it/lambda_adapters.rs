@@ -250,25 +250,46 @@ async fn function_url_mode_never_trusts_an_authorizer_context() {
     assert_eq!(status, 401);
 }
 
+/// The app in `both` mode with OAuth settings that never reach the network here.
+fn oauth_config(mode: &str, region: &str) -> AppConfig {
+    let env = |name: &str| match name {
+        "MCP_AUTH_MODE" => Some("both".to_owned()),
+        "MCP_OAUTH_COGNITO_URL" => Some("https://mcp-dev.auth.us-east-1.amazoncognito.com".into()),
+        "MCP_OAUTH_SIGNING_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+        "MCP_OAUTH_COGNITO_CLIENT_ID" => Some("cid".into()),
+        "MCP_OAUTH_COGNITO_CLIENT_SECRET" => Some("cs".into()),
+        _ => None,
+    };
+    let mut config = config(mode, region);
+    (config.auth, config.oauth) = function::oauth::auth_from_env(env).unwrap();
+    config
+}
+
+/// The Function URL is its own endpoint: its host is the issuer and its `/mcp` the resource.
+#[tokio::test]
+async fn function_url_has_its_own_oauth_urls() {
+    let host = "id.lambda-url.eu-west-2.on.aws";
+    let ev = event_with_method(
+        FUNCTION_URL,
+        "GET",
+        "/.well-known/oauth-protected-resource/mcp",
+        json!({"host": host}),
+        &json!(null),
+    );
+    let (status, _, body) = buffered(oauth_config("function-url", "eu-west-2"), ev).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["resource"], format!("https://{host}/mcp"));
+    assert_eq!(
+        body["authorization_servers"],
+        json!([format!("https://{host}")])
+    );
+}
+
 /// Behind a named API Gateway stage the OAuth issuer and resource carry the stage prefix, and
 /// an unkeyed request the `both`-mode authorizer let through (empty `keyId`) gets the challenge.
 #[tokio::test]
 async fn api_gateway_stage_prefix_is_part_of_the_oauth_urls() {
-    let oauth_config = || {
-        let env = |name: &str| match name {
-            "MCP_AUTH_MODE" => Some("both".to_owned()),
-            "MCP_OAUTH_COGNITO_URL" => {
-                Some("https://mcp-dev.auth.us-east-1.amazoncognito.com".into())
-            }
-            "MCP_OAUTH_SIGNING_KEY" => Some("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
-            "MCP_OAUTH_COGNITO_CLIENT_ID" => Some("cid".into()),
-            "MCP_OAUTH_COGNITO_CLIENT_SECRET" => Some("cs".into()),
-            _ => None,
-        };
-        let mut config = config("api-gateway", "us-east-1");
-        (config.auth, config.oauth) = function::oauth::auth_from_env(env).unwrap();
-        config
-    };
+    let stage_config = || oauth_config("api-gateway", "us-east-1");
     let host = "abc123.execute-api.us-east-1.amazonaws.com";
     let mut fixture: Value = serde_json::from_str(APIGW_STAGE).unwrap();
     fixture["requestContext"]["stage"] = json!("dev");
@@ -283,7 +304,7 @@ async fn api_gateway_stage_prefix_is_part_of_the_oauth_urls() {
         json!({"host": host}),
         &json!(null),
     );
-    let (status, _, body) = buffered(oauth_config(), ev).await;
+    let (status, _, body) = buffered(stage_config(), ev).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["issuer"], format!("https://{host}/dev"));
     assert_eq!(
@@ -296,7 +317,7 @@ async fn api_gateway_stage_prefix_is_part_of_the_oauth_urls() {
     headers["host"] = json!(host);
     headers.as_object_mut().unwrap().remove("x-api-key");
     let (status, headers, _) =
-        buffered(oauth_config(), event(&fixture, "/dev/mcp", headers, &list)).await;
+        buffered(stage_config(), event(&fixture, "/dev/mcp", headers, &list)).await;
     assert_eq!(status, 401);
     assert_eq!(
         headers["www-authenticate"],
