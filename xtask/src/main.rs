@@ -167,10 +167,12 @@ fn test(root: &Path) -> Result<()> {
     std::fs::create_dir_all(&e2e_dir)?;
     let release = root.join("target/release");
     // The conformance server is its own build: its rmcp features must not leak into the
-    // product's binaries through feature unification.
-    run(cargo(root).args(["build", "--release", "-p", "conformance-server"]))?;
+    // product's binaries through feature unification. A debug build: it shares nothing with
+    // the release build anyway, the suite checks behaviour, not speed, and it takes a third of
+    // the time (3.5 min against 9.5 on 2 cores; same results).
+    run(cargo(root).args(["build", "-p", "conformance-server"]))?;
     std::fs::copy(
-        release.join("conformance-server"),
+        root.join("target/debug/conformance-server"),
         e2e_dir.join("conformance-server"),
     )?;
     run(cargo(root).args(PRODUCT_TESTS).arg("--no-run"))?;
