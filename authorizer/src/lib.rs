@@ -9,6 +9,7 @@
 //! - [`CachedVerifier`] over [`SecretsManagerSource`]: keys from Secrets Manager, cached,
 //!   rotation-aware, failing closed.
 //! - [`lambda::authorize`]: the API Gateway authorizer decision.
+#![forbid(unsafe_code)]
 
 pub mod cache;
 pub mod lambda;

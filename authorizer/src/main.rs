@@ -1,6 +1,7 @@
 //! The API Gateway Lambda authorizer: checks `x-api-key` / `Authorization: Bearer` against the
 //! Secrets Manager secret named by `MCP_API_KEY_SECRET_ID` (ARN or name). With
 //! `MCP_AUTH_MODE=both` it never denies (see `lambda::AuthorizerMode`).
+#![forbid(unsafe_code)]
 
 use std::sync::Arc;
 

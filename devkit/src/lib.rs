@@ -4,6 +4,7 @@
 //! Emulator ([`Emulator`]), and percentiles ([`percentile`], [`median`]).
 //!
 //! Everything here talks to 127.0.0.1 only and every wait is bounded.
+#![forbid(unsafe_code)]
 
 mod emulator;
 mod http;

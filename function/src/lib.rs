@@ -4,6 +4,7 @@
 //! Layers, each depending only on the ones after it: [`http`] (routes, CORS, Host/Origin
 //! guard, auth, access log) → [`mcp`] (handler, JSON-RPC checks, fast path) → [`tools`] (the
 //! registry and each tool) → [`cost`] (the Cost Explorer client). See ARCHITECTURE.md.
+#![forbid(unsafe_code)]
 
 pub mod config;
 pub mod cost;

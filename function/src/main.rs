@@ -1,5 +1,6 @@
 //! The `function` binary (shipped to Lambda as `bootstrap`): on AWS Lambda it serves the app through the Lambda runtime;
 //! anywhere else it runs the local embedded server.
+#![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
 

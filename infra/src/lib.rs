@@ -1,5 +1,6 @@
 //! The serverless-mcp Pulumi program (Pulumi Gestalt): settings from the stack config,
 //! checked Lambda zips, and the resource graph of one stage.
+#![forbid(unsafe_code)]
 
 pub mod artifacts;
 pub mod policy;

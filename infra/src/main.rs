@@ -3,6 +3,7 @@
 //!
 //! `infra destroy-plan` (used by `cargo xtask destroy`) reads `pulumi stack export` on stdin
 //! and prints the order to delete the stage in (see `teardown.rs`).
+#![forbid(unsafe_code)]
 
 use std::{io::Read, path::PathBuf, process::ExitCode};
 

@@ -3,6 +3,7 @@
 //! measured numbers. Processes, ports, loopback HTTP, the Lambda emulator and percentiles come
 //! from `devkit` (shared with xtask) and are re-exported here. The OAuth tests add a Cognito
 //! stand-in (`cognito`) and an OAuth-mode stage with a raw loopback OAuth client (`oauth`).
+#![forbid(unsafe_code)]
 
 pub mod cognito;
 pub mod oauth;

@@ -6,6 +6,7 @@
 //! - `build [--arch]`, `deploy --stack`, `destroy --stack`, `client-config`: ship it (see
 //!   `deploy.rs`, `pulumi.rs`, `client_config.rs`); `aws-schema` regenerates the provider
 //!   schema subset.
+#![forbid(unsafe_code)]
 
 mod aws_schema;
 mod bench;

@@ -2,6 +2,7 @@
 //! product's app, with its transport, guards and envelope checks, around [`ConformanceServer`].
 //! The suite sends no API key, so this binary, and only it, accepts any key and adds one to
 //! requests that have none. The product has no such switch.
+#![forbid(unsafe_code)]
 
 mod fixtures;
 mod server;
