@@ -12,7 +12,7 @@ use axum::{
     Router, body::Body, extract::State, http::HeaderMap, response::IntoResponse, routing::post,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use function::{AppConfig, app, oauth::settings::AuthMode};
+use function::{AppConfig, app};
 use http::Request;
 use serde_json::{Value, json};
 
@@ -280,6 +280,19 @@ async fn sign_in(app: &Router, client_id: &str, upstream_code: &str) -> String {
     query_param(to_client, "code").unwrap()
 }
 
+async fn refresh(app: &Router, token: &str, client_id: &str) -> (http::StatusCode, Value) {
+    let request = form_post(
+        "/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("client_id", client_id),
+        ],
+    );
+    let (status, _, body) = json_of(app, request).await;
+    (status, body)
+}
+
 async fn exchange(app: &Router, client_id: &str, code: &str) -> (http::StatusCode, Value) {
     let request = form_post(
         "/token",
@@ -361,30 +374,14 @@ async fn the_whole_flow_then_refresh_and_replay() {
     );
 
     // Refresh: a new access token and a new refresh token, both working.
-    let refresh = tokens["refresh_token"].as_str().unwrap();
-    let request = form_post(
-        "/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client_id),
-        ],
-    );
-    let (status, _, fresh) = json_of(&app, request).await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, fresh) = refresh(&app, first_refresh, &client_id).await;
     assert_eq!(status, 200, "{fresh}");
     assert_ne!(fresh["refresh_token"], tokens["refresh_token"]);
     let (status, _, _) = send(&app, mcp_list(fresh["access_token"].as_str())).await;
     assert_eq!(status, 200);
     // Rotation: the refresh token just used is spent (Cognito rotated the one inside it).
-    let request = form_post(
-        "/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", &client_id),
-        ],
-    );
-    let (status, _, body) = json_of(&app, request).await;
+    let (status, body) = refresh(&app, first_refresh, &client_id).await;
     assert_eq!(
         (status.as_u16(), body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -392,25 +389,9 @@ async fn the_whole_flow_then_refresh_and_replay() {
     );
     // The new one works, once.
     let next = fresh["refresh_token"].as_str().unwrap();
-    let request = form_post(
-        "/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", next),
-            ("client_id", &client_id),
-        ],
-    );
-    assert_eq!(json_of(&app, request).await.0, 200);
+    assert_eq!(refresh(&app, next, &client_id).await.0, 200);
     // Another client cannot use this refresh token.
-    let request = form_post(
-        "/token",
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("client_id", "someone-else"),
-        ],
-    );
-    let (status, _, body) = json_of(&app, request).await;
+    let (status, body) = refresh(&app, first_refresh, "someone-else").await;
     assert_eq!(
         (status.as_u16(), body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -668,7 +649,6 @@ async fn api_key_mode_has_no_oauth_routes() {
     let (status, headers, _) = send(&app, mcp_list(None)).await;
     assert_eq!(status, 401);
     assert!(headers.get("www-authenticate").is_none());
-    let _ = AuthMode::ApiKey;
 }
 
 /// Client metadata documents that must not be accepted, each served on loopback: a redirect
