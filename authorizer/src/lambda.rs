@@ -54,6 +54,32 @@ pub fn response(
     response
 }
 
+/// The CloudWatch namespace of the project's metrics (the function's per-tool metrics too).
+pub const METRICS_NAMESPACE: &str = "serverless-mcp";
+
+/// The metric counting denied requests (the Pulumi program's denial alarm reads it).
+pub const DENIALS_METRIC: &str = "Denials";
+
+/// A denial as one CloudWatch Embedded Metric Format line (with its newline): `Denials` = 1
+/// per `FunctionName` (the authorizer's), and the request id to find the invocation's other
+/// lines. A metric rather than a filter on a log line: it counts whatever the log level.
+pub fn denial_emf_line(function_name: &str, request_id: &str, timestamp_ms: u64) -> String {
+    let line = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": [{"Name": DENIALS_METRIC, "Unit": "Count"}]
+            }]
+        },
+        "FunctionName": function_name,
+        DENIALS_METRIC: 1,
+        "requestId": request_id
+    });
+    format!("{line}\n")
+}
+
 /// Decides one request: checks the presented key (if any), then [`response`].
 pub async fn authorize(
     request: &ApiGatewayV2CustomAuthorizerV2Request,
@@ -102,6 +128,29 @@ mod tests {
                     .contains("secret-key")
             );
         }
+    }
+
+    #[test]
+    fn a_denial_is_one_emf_line() {
+        let line = denial_emf_line("mcp-dev-authorizer-1a2b", "req-1", 1_764_672_000_123);
+        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "_aws": {
+                    "Timestamp": 1_764_672_000_123_u64,
+                    "CloudWatchMetrics": [{
+                        "Namespace": "serverless-mcp",
+                        "Dimensions": [["FunctionName"]],
+                        "Metrics": [{"Name": "Denials", "Unit": "Count"}]
+                    }]
+                },
+                "FunctionName": "mcp-dev-authorizer-1a2b",
+                "Denials": 1,
+                "requestId": "req-1"
+            })
+        );
     }
 
     #[tokio::test]

@@ -3,12 +3,16 @@
 //! `MCP_AUTH_MODE=both` it never denies (see `lambda::AuthorizerMode`).
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
+use std::{
+    io::Write,
+    sync::Arc,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use anyhow::Context;
 use authorizer::{
     CacheSettings, CachedVerifier, SecretsManagerSource,
-    lambda::{AuthorizerMode, authorize},
+    lambda::{AuthorizerMode, authorize, denial_emf_line},
 };
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -32,11 +36,22 @@ async fn main() -> anyhow::Result<()> {
         SecretsManagerSource::new(secret_id),
         settings,
     ));
+    let function_name: Arc<str> = env_var("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or_else(|| "authorizer".into())
+        .into();
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
             let verifier = verifier.clone();
+            let function_name = function_name.clone();
             async move {
                 let response = authorize(&event.payload, verifier.as_ref(), mode).await;
+                if !response.is_authorized {
+                    let now_ms = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64);
+                    let line = denial_emf_line(&function_name, &event.context.request_id, now_ms);
+                    let _ = std::io::stdout().lock().write_all(line.as_bytes());
+                }
                 tracing::info!(
                     authorized = response.is_authorized,
                     key_id = response.context.get("keyId").and_then(|v| v.as_str()),

@@ -5,6 +5,7 @@ use std::{fmt, sync::Arc};
 
 use crate::{
     cost::{CostExplorer, CostSettings},
+    metrics::Metrics,
     oauth::{Facade, settings::AuthMode},
 };
 use authorizer::{CacheSettings, CachedVerifier, KeyVerifier, SecretsManagerSource, StaticKeys};
@@ -60,6 +61,8 @@ pub struct AppConfig {
     /// Answer plain `tools/list` / `tools/call` without rmcp's per-request service
     /// (`fast_path.rs`); off only to compare the two in tests.
     pub fast_path: bool,
+    /// Per-tool metrics as EMF lines (`metrics.rs`); `None`: off.
+    pub metrics: Option<Metrics>,
 }
 
 impl fmt::Debug for AppConfig {
@@ -71,6 +74,7 @@ impl fmt::Debug for AppConfig {
             .field("allowed_origins", &self.allowed_origins)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("auth", &self.auth)
+            .field("metrics", &self.metrics)
             .finish_non_exhaustive()
     }
 }
@@ -93,6 +97,7 @@ impl AppConfig {
             oauth: None,
             cost: Arc::new(CostExplorer::new(CostSettings::default())),
             fast_path: true,
+            metrics: None,
         }
     }
 }
@@ -115,6 +120,8 @@ pub enum ConfigError {
     BadKeyCache(String),
     #[error("{0}")]
     BadCostSetting(String),
+    #[error("MCP_METRICS must be `emf` or `off`, got {0:?}")]
+    BadMetrics(String),
 }
 
 /// Where the accepted API keys come from.
@@ -166,11 +173,14 @@ pub struct LambdaSettings {
     pub allowed_origins: Vec<String>,
     pub max_body_bytes: usize,
     pub cost: CostSettings,
+    /// The `FunctionName` dimension of the per-tool EMF metrics; `None`: no metrics.
+    pub metrics: Option<String>,
 }
 
 impl LambdaSettings {
     /// Reads `MCP_LAMBDA_MODE` (default `api-gateway`), `AWS_REGION`, `MCP_ALLOWED_HOSTS`,
-    /// `MCP_ALLOWED_ORIGINS` (comma-separated) and `MCP_MAX_BODY_BYTES`.
+    /// `MCP_ALLOWED_ORIGINS` (comma-separated), `MCP_MAX_BODY_BYTES` and `MCP_METRICS`
+    /// (`emf`, the default when Lambda names the function in `AWS_LAMBDA_FUNCTION_NAME`, or `off`).
     ///
     /// Without `MCP_ALLOWED_HOSTS` the hosts AWS itself assigns in this region are accepted:
     /// a Function URL cannot know its own domain when it is deployed, and API Gateway's default
@@ -204,6 +214,13 @@ impl LambdaSettings {
             Some(raw) => parse_body_limit(&raw).ok_or(ConfigError::BadBodyLimit(raw))?,
         };
         let cost = CostSettings::from_env(&var).map_err(ConfigError::BadCostSetting)?;
+        let function_name = set("AWS_LAMBDA_FUNCTION_NAME");
+        let metrics = match set("MCP_METRICS").as_deref() {
+            None => function_name,
+            Some("emf") => Some(function_name.unwrap_or_else(|| crate::SERVER_NAME.into())),
+            Some("off") => None,
+            Some(other) => return Err(ConfigError::BadMetrics(other.to_owned())),
+        };
         Ok(Self {
             mode,
             region,
@@ -211,6 +228,7 @@ impl LambdaSettings {
             allowed_origins,
             max_body_bytes,
             cost,
+            metrics,
         })
     }
 
@@ -226,6 +244,7 @@ impl LambdaSettings {
             oauth: None,
             cost: Arc::new(CostExplorer::new(self.cost)),
             fast_path: true,
+            metrics: self.metrics.as_deref().map(Metrics::stdout),
         }
     }
 }
@@ -278,6 +297,21 @@ mod tests {
         );
         assert!(s.allowed_origins.is_empty());
         assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(s.metrics, None, "no metrics off Lambda");
+    }
+
+    #[test]
+    fn metrics_are_on_where_lambda_names_the_function() {
+        let on_lambda = ("AWS_LAMBDA_FUNCTION_NAME", "mcp-dev-function-1a2b");
+        let s = LambdaSettings::from_env(env(&[on_lambda])).unwrap();
+        assert_eq!(s.metrics.as_deref(), Some("mcp-dev-function-1a2b"));
+        let s = LambdaSettings::from_env(env(&[on_lambda, ("MCP_METRICS", "off")])).unwrap();
+        assert_eq!(s.metrics, None);
+        let s = LambdaSettings::from_env(env(&[("MCP_METRICS", "emf")])).unwrap();
+        assert_eq!(s.metrics.as_deref(), Some("serverless-mcp"));
+        let err = LambdaSettings::from_env(env(&[("MCP_METRICS", "on")])).unwrap_err();
+        assert_eq!(err, ConfigError::BadMetrics("on".into()));
+        assert!(err.to_string().contains("MCP_METRICS"));
     }
 
     #[test]

@@ -5,12 +5,13 @@
 //! context (the stage, the authorizer's verdict) into a plain request the app understands.
 
 use axum::{Router, extract::Request};
-use lambda_http::request::RequestContext;
+use lambda_http::{RequestExt, request::RequestContext};
 use tower::ServiceExt;
 
 use crate::{
     config::{AppConfig, RunMode},
     http::{BasePath, app, auth::GatewayAuthorized},
+    metrics::RequestId,
 };
 
 /// API Gateway puts a named stage in the path (`/dev/mcp`); the app serves `/mcp`.
@@ -25,9 +26,17 @@ pub fn strip_stage<'a>(path: &'a str, stage: Option<&str>) -> Option<&'a str> {
     }
 }
 
-/// A Lambda request as the app expects it: the stage prefix removed from the path, and API
-/// Gateway's authorizer verdict as a [`GatewayAuthorized`] extension.
+/// A Lambda request as the app expects it: the stage prefix removed from the path, API
+/// Gateway's authorizer verdict as a [`GatewayAuthorized`] extension, and the invocation's
+/// [`RequestId`] (for the metrics lines).
 fn from_lambda(mut request: Request) -> Request {
+    if let Some(id) = request
+        .lambda_context_ref()
+        .map(|context| context.request_id.clone())
+        .filter(|id| !id.is_empty())
+    {
+        request.extensions_mut().insert(RequestId(id));
+    }
     let (stage, key_id) = match request.extensions().get::<RequestContext>() {
         Some(RequestContext::ApiGatewayV2(context)) => (
             context.stage.clone(),

@@ -12,6 +12,7 @@ pub mod http;
 pub mod lambda;
 pub mod local;
 pub mod mcp;
+pub mod metrics;
 pub mod oauth;
 pub mod tools;
 

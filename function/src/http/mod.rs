@@ -40,10 +40,12 @@ pub struct BasePath(pub String);
 /// of the registry.
 pub fn app(config: AppConfig) -> Router {
     let deps = Deps::new(config.mode, config.region.clone(), config.cost.clone());
-    app_with_server(config, McpServer::new(deps))
+    let server = McpServer::new(deps).with_metrics(config.metrics.clone());
+    app_with_server(config, server)
 }
 
-/// The app around a given [`McpServer`] (e.g. one with other tools).
+/// The app around a given [`McpServer`] (e.g. one with other tools). `config.metrics` is not
+/// applied here: give the server [`McpServer::with_metrics`] before.
 pub fn app_with_server(config: AppConfig, server: McpServer) -> Router {
     let endpoint = Endpoint::new(server, config.fast_path, config.max_body_bytes);
     router(config, endpoint)

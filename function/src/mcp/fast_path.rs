@@ -20,8 +20,14 @@ use super::handler::McpServer;
 /// header = 2025-03-26, as rmcp assumes).
 const PLAIN_VERSIONS: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
 
-/// The reply, when this message is one the fast path answers.
-pub fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) -> Option<Response> {
+/// The reply, when this message is one the fast path answers. `request_id` (the Lambda
+/// invocation's) is for the metrics line.
+pub fn answer(
+    server: &McpServer,
+    headers: &HeaderMap,
+    message: &Value,
+    request_id: Option<&str>,
+) -> Option<Response> {
     let version = match headers.get("mcp-protocol-version") {
         None => "2025-03-26",
         Some(value) => value.to_str().ok()?,
@@ -67,7 +73,7 @@ pub fn answer(server: &McpServer, headers: &HeaderMap, message: &Value) -> Optio
                 Some(args @ Value::Object(_)) => args,
                 Some(_) => return None,
             };
-            let result = server.call_sync(name, arguments)?;
+            let result = server.call_sync_for(name, arguments, request_id)?;
             Some(reply(id, result.map(ServerResult::CallToolResult)))
         }
         _ => None,
@@ -164,9 +170,9 @@ mod tests {
             Some("2025-11-25"),
         ] {
             let h = headers(version);
-            assert!(answer(&server, &h, &call("calculate")).is_some());
+            assert!(answer(&server, &h, &call("calculate"), None).is_some());
             let list = json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list"});
-            assert!(answer(&server, &h, &list).is_some());
+            assert!(answer(&server, &h, &list, None).is_some());
         }
     }
 
@@ -189,10 +195,13 @@ mod tests {
             json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                    "params": {"name": "calculate", "arguments": [1]}}),
         ] {
-            assert!(answer(&server, &legacy, &message).is_none(), "{message}");
+            assert!(
+                answer(&server, &legacy, &message, None).is_none(),
+                "{message}"
+            );
         }
         for version in ["2026-07-28", "2024-11-05", "bogus"] {
-            assert!(answer(&server, &headers(Some(version)), &call("calculate")).is_none());
+            assert!(answer(&server, &headers(Some(version)), &call("calculate"), None).is_none());
         }
     }
 }

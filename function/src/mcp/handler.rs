@@ -4,6 +4,7 @@
 use std::{
     borrow::Cow,
     sync::{Arc, OnceLock},
+    time::Instant,
 };
 
 use rmcp::{
@@ -20,9 +21,11 @@ use rmcp::{
     service::RequestContext,
 };
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::{
     SERVER_NAME,
+    metrics::{Metrics, Outcome, RequestId, UNKNOWN_TOOL},
     tools::{self, Call, CallContext, Deps, ToolEntry},
 };
 
@@ -44,6 +47,8 @@ struct ServerState {
     /// Built on first use: generating the schemas is most of a cold start's init (~2 ms),
     /// and `initialize` does not need them.
     tools: OnceLock<ToolSet>,
+    /// Per-tool metrics (EMF lines), when on.
+    metrics: Option<Metrics>,
 }
 
 struct ToolSet {
@@ -124,7 +129,31 @@ impl McpServer {
                 instructions: tools::instructions(&entries),
                 entries,
                 tools: OnceLock::new(),
+                metrics: None,
             }),
+        }
+    }
+
+    /// The same server, recording every `tools/call` in `metrics`. Call it before the server
+    /// is cloned (it panics otherwise): the setting is shared by every clone.
+    pub fn with_metrics(mut self, metrics: Option<Metrics>) -> Self {
+        Arc::get_mut(&mut self.state)
+            .expect("metrics are set before the server is shared")
+            .metrics = metrics;
+        self
+    }
+
+    /// Records one `tools/call` when metrics are on. `tool` is a registered name or `None`.
+    fn record(
+        &self,
+        tool: Option<&str>,
+        outcome: Outcome,
+        started: Instant,
+        request_id: Option<&str>,
+    ) {
+        if let Some(metrics) = &self.state.metrics {
+            let tool = tool.unwrap_or(UNKNOWN_TOOL);
+            metrics.tool_call(tool, outcome, started.elapsed(), request_id);
         }
     }
 
@@ -156,11 +185,25 @@ impl McpServer {
         name: &str,
         arguments: &Value,
     ) -> Option<Result<CallToolResult, ErrorData>> {
+        self.call_sync_for(name, arguments, None)
+    }
+
+    /// [`Self::call_sync`] for a request: `request_id` (the Lambda invocation's) goes into the
+    /// metrics line.
+    pub fn call_sync_for(
+        &self,
+        name: &str,
+        arguments: &Value,
+        request_id: Option<&str>,
+    ) -> Option<Result<CallToolResult, ErrorData>> {
         let entry = self.state.entries.iter().find(|e| e.spec.name == name)?;
-        match entry.call {
-            Call::Sync(call) => Some(call(&self.state.deps, arguments)),
-            Call::WithContext(_) => None,
-        }
+        let Call::Sync(call) = entry.call else {
+            return None;
+        };
+        let started = Instant::now();
+        let result = call(&self.state.deps, arguments);
+        self.record(Some(entry.spec.name), outcome(&result), started, request_id);
+        Some(result)
     }
 }
 
@@ -195,8 +238,15 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let started = Instant::now();
+        let request_id = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestId>())
+            .map(|id| id.0.clone());
         let router = &self.tool_set().router;
         if !router.has_route(&request.name) {
+            self.record(None, Outcome::Error, started, request_id.as_deref());
             return Err(ErrorData::invalid_params(
                 format!(
                     "Unknown tool: {}. Call tools/list to see the available tools.",
@@ -205,8 +255,39 @@ impl ServerHandler for McpServer {
                 Some(serde_json::json!({ "tool": request.name })),
             ));
         }
-        router
+        // The registered name, not the client's string (same text, but bounded by the registry).
+        let tool = self
+            .state
+            .entries
+            .iter()
+            .find(|e| e.spec.name == request.name)
+            .map(|e| e.spec.name);
+        // rmcp runs the handler in a task of its own, outside the Lambda invoke's span: this
+        // span gives the tool's log lines the request id again.
+        let span = match &request_id {
+            Some(id) => tracing::info_span!("tool call", requestId = id.as_str()),
+            None => tracing::Span::none(),
+        };
+        let response = router
             .call(ToolCallContext::new(self, request, context))
-            .await
+            .instrument(span)
+            .await;
+        let outcome = match &response {
+            Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
+                Outcome::Error
+            }
+            Ok(_) => Outcome::Success,
+            Err(_) => Outcome::Error,
+        };
+        self.record(tool, outcome, started, request_id.as_deref());
+        response
+    }
+}
+
+/// A tool error (`isError: true`) and a JSON-RPC error both count as errors.
+fn outcome(result: &Result<CallToolResult, ErrorData>) -> Outcome {
+    match result {
+        Ok(result) if result.is_error != Some(true) => Outcome::Success,
+        _ => Outcome::Error,
     }
 }

@@ -26,6 +26,7 @@ use rmcp::{
 };
 use serde_json::{Value, json};
 
+use crate::metrics::RequestId;
 pub use handler::McpServer;
 
 /// What one request did, for the access log: the endpoint adds it to the response.
@@ -174,10 +175,13 @@ impl Endpoint {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         });
-        let fast = self
-            .fast_path
-            .as_ref()
-            .and_then(|server| fast_path::answer(server, request.headers(), message));
+        let fast = self.fast_path.as_ref().and_then(|server| {
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.0.as_str());
+            fast_path::answer(server, request.headers(), message, request_id)
+        });
         let mut response = match fast {
             Some(response) => response,
             None => self.rmcp.handle(request).await,

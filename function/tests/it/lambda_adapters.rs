@@ -108,6 +108,27 @@ async fn api_gateway_initialize_list_and_call() {
 }
 
 #[tokio::test]
+async fn the_metrics_line_carries_the_lambda_request_id() {
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let captured = lines.clone();
+    let mut cfg = config("api-gateway", "us-east-1");
+    cfg.metrics = Some(function::metrics::Metrics::new(
+        "f",
+        Arc::new(move |line: &str| captured.lock().unwrap().push(line.to_owned())),
+    ));
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "add", "a": 1, "b": 2}}});
+    let mut event = event(APIGW, "/mcp", mcp_headers(KEY), &call);
+    event.context.request_id = "0f1e2d3c-aaaa-4bbb-8ccc-123456789abc".into();
+    let (status, _, body) = buffered(cfg, event).await;
+    assert_eq!(status, 200, "{body}");
+    let lines = lines.lock().unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line: Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(line["requestId"], "0f1e2d3c-aaaa-4bbb-8ccc-123456789abc");
+    assert_eq!(line["Tool"], "calculate");
+}
+
+#[tokio::test]
 async fn api_gateway_named_stage_prefix_is_served() {
     let mut fixture: Value = serde_json::from_str(APIGW_STAGE).unwrap();
     fixture["requestContext"]["stage"] = json!("dev");

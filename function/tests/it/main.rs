@@ -6,6 +6,7 @@ mod cost_explorer;
 mod fast_path;
 mod http_app;
 mod lambda_adapters;
+mod metrics;
 mod oauth;
 mod registry;
 
