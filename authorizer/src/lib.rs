@@ -13,6 +13,7 @@
 
 pub mod cache;
 pub mod lambda;
+pub mod logging;
 pub mod secret;
 pub mod source;
 
@@ -168,24 +169,19 @@ pub fn aws_config_loader() -> aws_config::ConfigLoader {
 }
 
 /// Structured JSON logs, one object per line, level from `RUST_LOG` (default `info`, with
-/// rmcp's per-request chatter at `warn`). On Lambda they go to stdout; the local server keeps
-/// stdout for the user and logs to stderr. Shared by both binaries of the workspace.
+/// rmcp's per-request chatter at `warn`); inside a Lambda invocation each line carries its
+/// `requestId` ([`logging`]). On Lambda they go to stdout; the local server keeps stdout for
+/// the user and logs to stderr. Shared by both binaries of the workspace.
 pub fn init_logging(to_stdout: bool) {
-    use tracing_subscriber::{EnvFilter, fmt};
+    use tracing_subscriber::{EnvFilter, fmt::writer::BoxMakeWriter, util::SubscriberInitExt};
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
-    let builder = fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_ansi(false)
-        .with_env_filter(filter);
-    let _ = if to_stdout {
-        builder.with_writer(std::io::stdout).try_init()
+    let writer = if to_stdout {
+        BoxMakeWriter::new(std::io::stdout)
     } else {
-        builder.with_writer(std::io::stderr).try_init()
+        BoxMakeWriter::new(std::io::stderr)
     };
+    let _ = logging::json_subscriber(writer, filter).try_init();
 }
 
 #[cfg(test)]

@@ -244,4 +244,85 @@ fn authorizer_under_the_emulator_with_secrets_manager() {
         "a key leaked into the logs: {log}"
     );
     assert!(log.contains("\"key_id\":\"laptop\""), "{log}");
+    // Each denial (two above) is one EMF line of the `Denials` metric.
+    assert_eq!(log.matches("\"Denials\":1").count(), 2, "{log}");
+}
+
+/// `(request id, lines)` of each invoke in an emulator log: the emulator marks where the
+/// function gets the event (`INVOKE START(requestId: <id>)`, after the init) and where the
+/// invoke ends (`END RequestId: <id>`); the function's JSON lines come in between.
+fn invokes_in_log(log: &str) -> Vec<(String, Vec<Value>)> {
+    let mut invokes: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut open = false;
+    for line in log.lines() {
+        if let Some(rest) = line.split("INVOKE START(requestId: ").nth(1) {
+            let id = rest.split(')').next().unwrap_or_default();
+            invokes.push((id.to_owned(), Vec::new()));
+            open = true;
+        } else if line.contains("END RequestId: ") {
+            open = false;
+        } else if open && line.starts_with('{') {
+            let value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            invokes.last_mut().expect("inside an invoke").1.push(value);
+        }
+    }
+    invokes
+}
+
+#[test]
+fn every_log_line_of_an_invoke_carries_its_request_id() {
+    let tools = Tools::from_env();
+    let env = [
+        ("MCP_API_KEY", KEY.to_owned()),
+        ("MCP_LAMBDA_MODE", "api-gateway".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("MCP_METRICS", "emf".to_owned()),
+    ];
+    let rie = start_binary(&tools, &tools.function, &env);
+    let v = [("mcp-protocol-version", "2025-11-25")];
+    // One call on the fast path, one through rmcp (a tool with the request context).
+    let calls = [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "calculate", "arguments": {"operation": "add", "a": 1, "b": 2}}}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "simulate_job", "arguments": {"steps": 1, "step_ms": 0}}}),
+    ];
+    for call in &calls {
+        let (status, _, body) = apigw_reply(&invoke(
+            &rie,
+            &mcp_event("apigw_v2_proxy_request.json", call, &v),
+        ));
+        assert_eq!(status, 200, "{body}");
+    }
+    let log = rie.log_text();
+    let invokes = invokes_in_log(&log);
+    assert_eq!(invokes.len(), 2, "{log}");
+    assert_ne!(invokes[0].0, invokes[1].0, "two invokes, two request ids");
+    for ((request_id, lines), tool) in invokes.iter().zip(["calculate", "simulate_job"]) {
+        assert!(!request_id.is_empty());
+        assert!(
+            lines.len() >= 2,
+            "an access log line and a metrics line: {lines:?}"
+        );
+        for line in lines {
+            assert_eq!(line["requestId"], request_id.as_str(), "{line}");
+        }
+        let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
+        assert_eq!(emf.len(), 1, "one EMF line per tools/call: {lines:?}");
+        let emf = emf[0];
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "serverless-mcp"
+        );
+        assert_eq!(emf["Tool"], tool);
+        assert_eq!(
+            (emf["Calls"].as_u64(), emf["Errors"].as_u64()),
+            (Some(1), Some(0))
+        );
+        assert!(
+            emf["FunctionName"].as_str().is_some_and(|n| !n.is_empty()),
+            "{emf}"
+        );
+        let access = lines.iter().find(|l| l["message"] == "request");
+        assert!(access.is_some_and(|l| l["tool"] == tool), "{lines:?}");
+    }
+    assert!(!log.contains(KEY), "the API key leaked into the logs");
 }
