@@ -44,6 +44,13 @@ pub(super) async fn caller(
         return Ok(verdict.key_id.clone());
     }
     let tokens = config.auth.accepts_tokens() && config.oauth.is_some();
+    // Two keys or two Authorization headers are ambiguous (which one was checked?): refused,
+    // as API Gateway would join them into one value that matches no key.
+    if headers.get_all("x-api-key").iter().count() > 1
+        || headers.get_all(header::AUTHORIZATION).iter().count() > 1
+    {
+        return Err(unauthorized());
+    }
     let x_api_key = header_str(headers, "x-api-key").filter(|k| !k.trim().is_empty());
     let token = bearer(headers);
     let mut key_refused = false;

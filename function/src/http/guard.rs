@@ -50,7 +50,12 @@ fn split_authority(authority: &str) -> Option<Authority<'_>> {
         None => None,
     };
     let host = host.trim_end_matches('.');
-    (!host.is_empty()).then_some(Authority { host, port })
+    // Only what a DNS name or an IP literal holds: `evil@h` or `h/x` would otherwise pass a
+    // `*.suffix` pattern.
+    let valid = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'_'));
+    (valid && !host.is_empty()).then_some(Authority { host, port })
 }
 
 /// Is `host` a subdomain of `suffix` (at least one label before it), ignoring ASCII case?
@@ -118,31 +123,42 @@ pub fn origin_allowed(origin: &str, patterns: &[String]) -> bool {
     })
 }
 
-/// DNS-rebinding protection: only listed Hosts, and only listed browser Origins.
+/// DNS-rebinding protection: only listed Hosts, and only listed browser Origins. Every Host
+/// and Origin a request carries is checked (a second, unchecked one must not ride along), and
+/// an absolute-form target's authority too, as servers must use it instead of Host (RFC 9112
+/// section 3.2.2).
 pub fn refusal(config: &AppConfig, request: &Request) -> Option<Response> {
-    let host_ok = match header_str(request.headers(), header::HOST) {
-        Some(host) => host_allowed(host, &config.allowed_hosts),
-        None => request
-            .uri()
-            .authority()
-            .is_some_and(|a| host_allowed(a.as_str(), &config.allowed_hosts)),
-    };
-    if !host_ok {
+    let headers = request.headers();
+    let forbidden = |message| Some(error_response(StatusCode::FORBIDDEN, "forbidden", message));
+    if headers.get_all(header::HOST).iter().count() > 1 {
         return Some(error_response(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Host header is not allowed.",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send exactly one Host header.",
         ));
     }
-    if let Some(origin) = header_str(request.headers(), header::ORIGIN)
-        && !config.allowed_origins.is_empty()
-        && !origin_allowed(origin, &config.allowed_origins)
+    let allowed = |host: &str| host_allowed(host, &config.allowed_hosts);
+    let host = header_str(headers, header::HOST);
+    let authority = request.uri().authority().map(|a| a.as_str());
+    let host_ok = (host.is_some() || authority.is_some())
+        && host.is_none_or(allowed)
+        && authority.is_none_or(allowed)
+        && headers.get(header::HOST).is_none_or(|_| host.is_some());
+    if !host_ok {
+        return forbidden("Host header is not allowed.");
+    }
+    if config.allowed_origins.is_empty() {
+        return None;
+    }
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let first = origins.next();
+    if origins.next().is_some()
+        || first.is_some_and(|o| {
+            !o.to_str()
+                .is_ok_and(|o| origin_allowed(o, &config.allowed_origins))
+        })
     {
-        return Some(error_response(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "Origin is not allowed.",
-        ));
+        return forbidden("Origin is not allowed.");
     }
     None
 }
@@ -205,6 +221,11 @@ mod tests {
             &allowed
         ));
         assert!(!host_allowed("abc.lambda-url.eu-west-1.on.aws", &allowed));
+        assert!(!host_allowed(
+            "evil@abc.lambda-url.us-east-1.on.aws",
+            &allowed
+        ));
+        assert!(!host_allowed("x/abc.lambda-url.us-east-1.on.aws", &allowed));
     }
 
     #[test]

@@ -164,6 +164,9 @@ impl Endpoint {
     /// since the Content-Type was right, that means a malformed JSON-RPC message, so it is
     /// answered as JSON-RPC: -32600 for a bad envelope, -32602 for bad params of a known method.
     async fn forward_one(&self, request: Request, message: &Value) -> Response {
+        if let Some(refusal) = invalid_envelope(message) {
+            return refusal;
+        }
         // Only for the access log: not built when it is off.
         let call = access_log_enabled().then(|| RpcCall {
             method: message
@@ -310,6 +313,31 @@ fn malformed_message(message: &Value) -> Response {
 
 /// rmcp reads a standard request whose params do not fit as an unknown custom method
 /// (-32601). For the methods whose params are required, catch that here as -32602.
+/// A request whose id cannot be echoed faithfully (not a string or a 64-bit integer: objects,
+/// arrays, booleans, null, fractions, integers past 64 bits that would come back rounded), or
+/// that also carries `result`/`error`, is not a valid JSON-RPC request: -32600 with id null.
+fn invalid_envelope(message: &Value) -> Option<Response> {
+    message.get("method")?;
+    let id_ok = match message.get("id") {
+        None | Some(Value::String(_)) => true,
+        Some(Value::Number(n)) => n.is_i64() || n.is_u64(),
+        Some(_) => false,
+    };
+    let problem = if !id_ok {
+        "`id` must be a string or an integer"
+    } else if message.get("result").is_some() || message.get("error").is_some() {
+        "a request carries no `result` or `error`"
+    } else {
+        return None;
+    };
+    Some(rpc_error(
+        StatusCode::BAD_REQUEST,
+        Value::Null,
+        -32600,
+        format!("Invalid Request: {problem}."),
+    ))
+}
+
 fn invalid_params(message: &Value) -> Option<Response> {
     let method = message.get("method")?.as_str()?;
     if !matches!(

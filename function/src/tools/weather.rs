@@ -96,6 +96,11 @@ pub fn weather_for(city: &str, units: Units) -> Result<WeatherReport, String> {
     if city.chars().count() > 100 {
         return Err("`city` is too long (at most 100 characters).".into());
     }
+    // Control characters (NUL, terminal escapes) are never part of a place name, and echoed
+    // back they could reach a client's terminal.
+    if city.chars().any(char::is_control) {
+        return Err("`city` must not contain control characters.".into());
+    }
     let h = stable_hash(&city.to_lowercase());
     let celsius = f64::from((h % 450) as u32) / 10.0 - 10.0; // -10.0 ..= 34.9
     let wind_kmh = f64::from(((h >> 16) % 600) as u32) / 10.0; // 0.0 ..= 59.9

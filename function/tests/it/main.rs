@@ -4,6 +4,8 @@ mod binary;
 mod common;
 mod cost_explorer;
 mod fast_path;
+mod faults;
+mod hostile;
 mod http_app;
 mod lambda_adapters;
 mod metrics;
