@@ -4,6 +4,7 @@
 mod clients;
 mod conformance;
 mod cost_explorer;
+mod hostile;
 mod lambda_rie;
 mod lambda_zips;
 mod oauth_conformance;
