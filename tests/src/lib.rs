@@ -103,6 +103,11 @@ impl LocalServer {
         Self::start_with_env(binary, &[("MCP_API_KEY", key.to_owned())])
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self._process.id()
+    }
+
     /// With extra environment; an empty value removes the variable instead.
     pub fn start_with_env(binary: &std::path::Path, env: &[(&str, String)]) -> Self {
         let port = free_port();

@@ -10,4 +10,5 @@ mod lambda_zips;
 mod oauth_conformance;
 mod oauth_mode;
 mod secrets_manager;
+mod soak;
 mod workflow;
