@@ -113,7 +113,7 @@ struct KeySet {
 struct State {
     keys: Option<Arc<KeySet>>,
     fetched_at: Option<SystemTime>,
-    /// Set while fetches fail: when the last attempt was made.
+    /// Set while fetches fail: when the last attempt failed.
     failed_at: Option<SystemTime>,
 }
 
@@ -202,12 +202,14 @@ impl<S: SecretSource> CachedVerifier<S> {
             }
             Err(error) => {
                 let stale = self.stale_keys(now);
+                // The retry interval counts from the failure, not the attempt's start: a fetch
+                // that failed slowly must not be retried by the very next request.
                 let first_failure = self
                     .state
                     .write()
                     .expect("key cache lock")
                     .failed_at
-                    .replace(now)
+                    .replace(self.clock.now())
                     .is_none();
                 if first_failure {
                     if stale.is_some() {

@@ -1,6 +1,10 @@
 //! Where accepted keys come from: a Secrets Manager secret (AWSCURRENT and AWSPREVIOUS).
 
-use std::{future::Future, pin::Pin, time::SystemTime};
+use std::{
+    future::Future,
+    pin::Pin,
+    time::{Duration, SystemTime},
+};
 
 use aws_sdk_secretsmanager::{
     Client, error::SdkError, operation::get_secret_value::GetSecretValueError,
@@ -54,6 +58,12 @@ pub trait SecretSource: Send + Sync {
     fn fetch(&self, stage: Stage) -> FetchFuture<'_>;
 }
 
+/// The longest one `GetSecretValue` may take, the SDK's retries included. Secrets Manager
+/// answers in milliseconds; without a bound a hanging call would hold every request behind the
+/// one refresh (the SDK sets no read timeout), and the authorizer's Lambda (10 s) would time
+/// out instead of denying. A refresh reads at most two stages: 6 s at worst.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Secrets Manager `GetSecretValue`. The SDK client is built on first use, so a cold start
 /// does not pay for loading the AWS configuration before it serves anything.
 pub struct SecretsManagerSource {
@@ -91,14 +101,21 @@ impl SecretsManagerSource {
 impl SecretSource for SecretsManagerSource {
     fn fetch(&self, stage: Stage) -> FetchFuture<'_> {
         Box::pin(async move {
-            let result = self
+            let call = self
                 .client()
                 .await
                 .get_secret_value()
                 .secret_id(&self.secret_id)
                 .version_stage(stage.label())
-                .send()
-                .await;
+                .send();
+            let Ok(result) = tokio::time::timeout(FETCH_TIMEOUT, call).await else {
+                return Err(SourceError(format!(
+                    "GetSecretValue({}, {}) failed: no answer within {} s",
+                    self.secret_id,
+                    stage.label(),
+                    FETCH_TIMEOUT.as_secs()
+                )));
+            };
             match result {
                 Ok(output) => {
                     let value = match (output.secret_string, output.secret_binary) {

@@ -1,7 +1,10 @@
 //! Every Cost Explorer failure as a message an agent can act on. No credentials, keys or
 //! request signatures appear in them.
 
-use aws_sdk_costexplorer::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_costexplorer::{
+    config::http::HttpResponse,
+    error::{ProvideErrorMetadata, SdkError},
+};
 
 /// What kind of failure a [`CostError`] is; `Display` gives its stable name (`AccessDenied`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,8 +23,10 @@ pub enum CostErrorKind {
     PageLimit,
     /// No AWS credentials could be found.
     NoCredentials,
-    /// Cost Explorer could not be reached or did not answer.
+    /// Cost Explorer could not be reached, did not answer, or failed on its side (5xx).
     Unreachable,
+    /// Cost Explorer answered something that is not a readable answer.
+    BadAnswer,
     /// The query did not finish within `CostSettings::deadline`.
     Deadline,
 }
@@ -37,6 +42,7 @@ impl CostErrorKind {
             Self::PageLimit => "PageLimit",
             Self::NoCredentials => "NoCredentials",
             Self::Unreachable => "Unreachable",
+            Self::BadAnswer => "BadAnswer",
             Self::Deadline => "Deadline",
         }
     }
@@ -103,12 +109,30 @@ the usual way: `aws configure` or `aws sso login` with AWS_PROFILE, AWS_ACCESS_K
 AWS_SECRET_ACCESS_KEY, or an IAM role when running on AWS. The other tools keep working.";
 
 /// Maps an SDK error of the call that needs IAM action `action` (e.g. `ce:GetCostAndUsage`).
-pub fn map_sdk_error<E, R>(action: &str, error: SdkError<E, R>) -> CostError
+pub fn map_sdk_error<E>(action: &str, error: SdkError<E, HttpResponse>) -> CostError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match &error {
+        // A 5xx is AWS's side, whatever its body says (the SDK has already retried it).
+        SdkError::ServiceError(service) if service.raw().status().is_server_error() => {
+            CostError::new(
+                CostErrorKind::Unreachable,
+                format!(
+                    "Cost Explorer failed on AWS's side (HTTP {}) even after retries ({action}). \
+                     Wait a minute and try again.",
+                    service.raw().status().as_u16()
+                ),
+            )
+        }
+        // No error code in a 2xx: the SDK could not parse the answer (malformed or unexpected).
+        SdkError::ServiceError(service) if service.err().code().is_none() => CostError::new(
+            CostErrorKind::BadAnswer,
+            format!(
+                "Cost Explorer's answer could not be read ({action}): it is not the JSON the API \
+                 documents. Try again; nothing was cached."
+            ),
+        ),
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("Unknown");
@@ -126,8 +150,8 @@ where
                 CostError::new(
                     CostErrorKind::Unreachable,
                     format!(
-                        "Could not reach Cost Explorer ({action}): {}",
-                        first_line(&text)
+                        "Could not reach Cost Explorer ({action}): {}. Check the network and try again.",
+                        root_cause(&error)
                     ),
                 )
             }
@@ -191,6 +215,19 @@ pub fn map_code(action: &str, code: &str, detail: &str) -> CostError {
             format!("Cost Explorer returned {other}: {detail}"),
         ),
     }
+}
+
+/// The innermost error's message ("Connection reset by peer (os error 104)"), without the
+/// layers of client internals (hyper, connector types) that wrap it.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    for _ in 0..16 {
+        match cause.source() {
+            Some(inner) => cause = inner,
+            None => break,
+        }
+    }
+    first_line(&cause.to_string())
 }
 
 fn first_line(text: &str) -> String {

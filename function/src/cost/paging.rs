@@ -17,6 +17,7 @@ use std::{
 };
 
 use aws_sdk_costexplorer::{
+    config::http::HttpResponse,
     error::{ProvideErrorMetadata, SdkError},
     operation::{
         get_cost_and_usage::GetCostAndUsageOutput,
@@ -73,29 +74,27 @@ fn has_more(page: &impl Page) -> bool {
 
 /// The pages of an SDK paginator, for the call that needs IAM action `action`. `poll` polls the
 /// stream that `into_paginator().send()` returns: `move |cx| stream.poll_next(cx)`.
-pub fn paginator<P, E, R>(
+pub fn paginator<P, E>(
     action: &'static str,
-    poll: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<P, SdkError<E, R>>>>,
+    poll: impl FnMut(&mut Context<'_>) -> Poll<Option<Result<P, SdkError<E, HttpResponse>>>>,
 ) -> impl Stream<Item = Result<P, CostError>>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     stream::poll_fn(poll).map_err(move |e| map_sdk_error(action, e))
 }
 
 /// The pages of an operation the SDK has no paginator for: `fetch(token)` sends one request
 /// (the first with no token), and the next page's token comes from each answer.
-pub fn token_loop<P, E, R, F, Fut>(
+pub fn token_loop<P, E, F, Fut>(
     action: &'static str,
     fetch: F,
 ) -> impl Stream<Item = Result<P, CostError>>
 where
     P: Page,
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
     F: FnMut(Option<String>) -> Fut,
-    Fut: Future<Output = Result<P, SdkError<E, R>>>,
+    Fut: Future<Output = Result<P, SdkError<E, HttpResponse>>>,
 {
     // The state: the fetcher, and the token of the page to fetch next (`None` once done).
     stream::try_unfold(

@@ -126,7 +126,8 @@ impl SecretCache {
                 if state.failed_at.is_none() {
                     tracing::error!(%reason, "cannot load the OAuth secret; OAuth fails closed until it loads");
                 }
-                state.failed_at = Some(now);
+                // Counted from the failure: a slow failure is not retried by the next request.
+                state.failed_at = Some(Instant::now());
                 age.filter(|a| *a < self.settings.ttl + self.settings.max_stale)
                     .and(state.value.clone())
             }

@@ -4,6 +4,7 @@
 mod clients;
 mod conformance;
 mod cost_explorer;
+mod faults;
 mod hostile;
 mod lambda_rie;
 mod lambda_zips;
