@@ -12,6 +12,7 @@ fn main() -> anyhow::Result<()> {
             "lambda",
             "route53",
             "secretsmanager",
+            "sns",
         ],
     )
 }

@@ -67,6 +67,11 @@ pub const SETTINGS: &[(&str, SettingType, Option<&str>)] = &[
     ("githubEnvironment", SettingType::String, Some("")),
     ("githubSubject", SettingType::String, Some("")),
     ("githubOidcProviderArn", SettingType::String, Some("")),
+    ("alarms", SettingType::Boolean, Some("false")),
+    ("alarmEmail", SettingType::String, Some("")),
+    ("alarmTopicArn", SettingType::String, Some("")),
+    ("alarmDenialsThreshold", SettingType::Integer, Some("100")),
+    ("dashboard", SettingType::Boolean, Some("false")),
 ];
 
 /// The pool's own users, as Cognito names them among an app client's identity providers.
@@ -195,6 +200,27 @@ pub struct Settings {
     pub hosted_zone_id: Option<String>,
     /// A deploy role for GitHub Actions, trusted through GitHub's OIDC provider.
     pub github: Option<GitHubDeploy>,
+    /// CloudWatch alarms on the stage and where they notify; `None`: no alarms.
+    pub alarms: Option<Alarms>,
+    /// A CloudWatch dashboard of the stage.
+    pub dashboard: bool,
+}
+
+/// The stage's alarms (`alarms: true`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alarms {
+    pub topic: AlarmTopic,
+    /// Denied requests in 5 minutes from which the authorizer's denial alarm fires.
+    pub denials_threshold: u32,
+}
+
+/// The SNS topic the alarms notify.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlarmTopic {
+    /// An existing topic (`alarmTopicArn`).
+    Existing(String),
+    /// A topic of the stage's own, with an email subscription when `alarmEmail` is set.
+    Create { email: Option<String> },
 }
 
 /// A custom domain and its ACM certificate.
@@ -479,6 +505,8 @@ impl Settings {
             &get("githubSubject"),
             &get("githubOidcProviderArn"),
         )?;
+        let alarms = alarm_settings(&get)?;
+        let dashboard = boolean("dashboard", &get("dashboard"))?;
         let throttling_rate_limit = number(
             "throttlingRateLimit",
             &get("throttlingRateLimit"),
@@ -525,6 +553,8 @@ impl Settings {
             streaming_domain,
             hosted_zone_id,
             github,
+            alarms,
+            dashboard,
         })
     }
 
@@ -1000,6 +1030,75 @@ fn invalid(key: &'static str, expected: &str, value: &str) -> SettingsError {
     }
 }
 
+fn boolean(key: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(invalid(key, "true or false", other)),
+    }
+}
+
+/// `alarms`, `alarmEmail`, `alarmTopicArn`, `alarmDenialsThreshold`: no alarms, or alarms
+/// notifying an existing topic or a new one (with an email subscription when an address is
+/// given; AWS mails it a confirmation link first).
+fn alarm_settings(get: &impl Fn(&str) -> String) -> Result<Option<Alarms>, SettingsError> {
+    let on = boolean("alarms", &get("alarms"))?;
+    let email = get("alarmEmail").trim().to_string();
+    let topic_arn = get("alarmTopicArn").trim().to_string();
+    let denials_threshold = number(
+        "alarmDenialsThreshold",
+        &get("alarmDenialsThreshold"),
+        1,
+        1_000_000,
+    )?;
+    if !on {
+        for (key, value) in [("alarmEmail", &email), ("alarmTopicArn", &topic_arn)] {
+            if !value.is_empty() {
+                return Err(invalid(key, "empty unless alarms is true", value));
+            }
+        }
+        return Ok(None);
+    }
+    let topic = match (topic_arn.is_empty(), email.is_empty()) {
+        (true, true) => AlarmTopic::Create { email: None },
+        (true, false) => {
+            let valid = email.split_once('@').is_some_and(|(user, domain)| {
+                !user.is_empty() && domain.contains('.') && !domain.contains('@')
+            }) && !email.contains(char::is_whitespace);
+            if !valid {
+                return Err(invalid("alarmEmail", "an email address", &email));
+            }
+            AlarmTopic::Create { email: Some(email) }
+        }
+        (false, true) => {
+            let parts: Vec<&str> = topic_arn.split(':').collect();
+            let valid = parts.len() == 6
+                && parts[0] == "arn"
+                && parts[2] == "sns"
+                && parts.iter().all(|p| !p.is_empty());
+            if !valid {
+                return Err(invalid(
+                    "alarmTopicArn",
+                    "an SNS topic ARN such as arn:aws:sns:eu-west-1:123456789012:alerts",
+                    &topic_arn,
+                ));
+            }
+            AlarmTopic::Existing(topic_arn)
+        }
+        (false, false) => {
+            return Err(invalid(
+                "alarmEmail",
+                "empty when alarmTopicArn is set (subscribe the address to that topic)",
+                &email,
+            ));
+        }
+    };
+    Ok(Some(Alarms {
+        topic,
+        denials_threshold,
+    }))
+}
+
 fn number(key: &'static str, value: &str, min: u32, max: u32) -> Result<u32, SettingsError> {
     value
         .trim()
@@ -1123,6 +1222,77 @@ mod tests {
         assert_eq!(s.api_key.as_ref().unwrap().client_key, KEY);
         assert!(s.oauth.is_none());
         assert_eq!(s.integration_timeout_ms(), 30_000);
+        assert!(s.alarms.is_none() && !s.dashboard, "monitoring is opt-in");
+    }
+
+    #[test]
+    fn alarms_notify_a_new_topic_an_address_or_an_existing_topic() {
+        let s = settings(&[("alarms", "true"), ("dashboard", "true")]).unwrap();
+        let created = Alarms {
+            topic: AlarmTopic::Create { email: None },
+            denials_threshold: 100,
+        };
+        assert_eq!(s.alarms, Some(created));
+        assert!(s.dashboard);
+        let s = settings(&[
+            ("alarms", "true"),
+            ("alarmEmail", " ops@example.com "),
+            ("alarmDenialsThreshold", "20"),
+        ])
+        .unwrap();
+        let mailed = Alarms {
+            topic: AlarmTopic::Create {
+                email: Some("ops@example.com".into()),
+            },
+            denials_threshold: 20,
+        };
+        assert_eq!(s.alarms, Some(mailed));
+        let arn = "arn:aws:sns:eu-west-1:123456789012:alerts";
+        let s = settings(&[("alarms", "true"), ("alarmTopicArn", arn)]).unwrap();
+        assert_eq!(s.alarms.unwrap().topic, AlarmTopic::Existing(arn.into()));
+    }
+
+    #[test]
+    fn alarm_settings_are_checked() {
+        let arn = "arn:aws:sns:eu-west-1:123456789012:alerts";
+        for (pairs, key) in [
+            (vec![("alarms", "yes")], "alarms"),
+            (vec![("dashboard", "1")], "dashboard"),
+            (vec![("alarmEmail", "ops@example.com")], "alarmEmail"),
+            (vec![("alarmTopicArn", arn)], "alarmTopicArn"),
+            (
+                vec![("alarms", "true"), ("alarmEmail", "ops")],
+                "alarmEmail",
+            ),
+            (
+                vec![("alarms", "true"), ("alarmEmail", "a b@example.com")],
+                "alarmEmail",
+            ),
+            (
+                vec![
+                    ("alarms", "true"),
+                    ("alarmTopicArn", "arn:aws:sqs:eu-west-1:1:q"),
+                ],
+                "alarmTopicArn",
+            ),
+            (
+                vec![
+                    ("alarms", "true"),
+                    ("alarmTopicArn", arn),
+                    ("alarmEmail", "ops@example.com"),
+                ],
+                "alarmEmail",
+            ),
+            (
+                vec![("alarmDenialsThreshold", "0")],
+                "alarmDenialsThreshold",
+            ),
+        ] {
+            match settings(&pairs) {
+                Err(SettingsError::Invalid { key: k, .. }) => assert_eq!(k, key, "{pairs:?}"),
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub const PERMISSION: &str = "aws:lambda/permission:Permission";
 pub const RECORD: &str = "aws:route53/record:Record";
 pub const SECRET: &str = "aws:secretsmanager/secret:Secret";
 pub const SECRET_VERSION: &str = "aws:secretsmanager/secretVersion:SecretVersion";
+pub const TOPIC: &str = "aws:sns/topic:Topic";
+pub const TOPIC_SUBSCRIPTION: &str = "aws:sns/topicSubscription:TopicSubscription";
 
 /// Every resource type the program registers, with the types its resources may refer to
 /// (by id, ARN, name or URL). A resource is deleted before everything it refers to.
@@ -53,7 +55,7 @@ pub const REFERENCES: &[(&str, &[&str])] = &[
     (DISTRIBUTION, &[FUNCTION_URL]),
     (DASHBOARD, &[FUNCTION, API, STAGE]),
     (LOG_GROUP, &[]),
-    (METRIC_ALARM, &[FUNCTION, API, STAGE]),
+    (METRIC_ALARM, &[FUNCTION, API, STAGE, TOPIC]),
     (RESOURCE_SERVER, &[USER_POOL]),
     (USER_POOL, &[]),
     // Its callback URLs name the stage's endpoints.
@@ -73,6 +75,8 @@ pub const REFERENCES: &[(&str, &[&str])] = &[
     (RECORD, &[DOMAIN_NAME, DISTRIBUTION]),
     (SECRET, &[]),
     (SECRET_VERSION, &[SECRET, USER_POOL_CLIENT]),
+    (TOPIC, &[]),
+    (TOPIC_SUBSCRIPTION, &[TOPIC]),
 ];
 
 /// Does a resource of type `from` possibly refer to one of type `to`?

@@ -56,6 +56,8 @@ const RESOURCES: &[(&str, &str)] = &[
     ("route53", "record"),
     ("secretsmanager", "secret"),
     ("secretsmanager", "secretVersion"),
+    ("sns", "topic"),
+    ("sns", "topicSubscription"),
 ];
 
 /// Properties AWS documents as doubles (API Gateway's `throttlingRateLimit`, CloudWatch's alarm

@@ -23,6 +23,8 @@ use crate::{
 };
 
 pub struct HttpApi {
+    /// The API's id (the `ApiId` dimension of its metrics; the stage is named after the stack).
+    pub api_id: Output<String>,
     /// The MCP endpoint clients use: on the custom domain when there is one.
     pub mcp_url: Output<String>,
     /// The stage's own URL, without a trailing slash (an OAuth endpoint base).
@@ -189,6 +191,7 @@ pub fn create(
         .map(|url| url.trim_end_matches('/').to_string());
     match &s.custom_domain {
         None => HttpApi {
+            api_id: http_api.id.clone(),
             mcp_url: api_stage.invoke_url.map(|url| mcp_path(&url)),
             stage_base_url,
             domain_target: None,
@@ -196,6 +199,7 @@ pub fn create(
         Some(domain) => {
             let target = custom_domain(ctx, s, domain, &http_api.id, &api_stage);
             HttpApi {
+                api_id: http_api.id.clone(),
                 mcp_url: after(
                     &ctx.new_output(&mcp_path(&format!("https://{}", domain.name))),
                     &[&api_stage.id],

@@ -10,6 +10,7 @@
 mod github;
 mod http_api;
 mod lambda;
+mod monitoring;
 mod oauth;
 mod streaming;
 
@@ -27,6 +28,7 @@ use crate::{
 use lambda::{KeySecret, LambdaSpec};
 
 pub use github::AUDIENCE as GITHUB_AUDIENCE;
+pub use monitoring::{DENIALS_METRIC, METRICS_NAMESPACE, dashboard_body};
 
 /// A key check is one cached compare or one Secrets Manager read.
 const AUTHORIZER_TIMEOUT_SECONDS: u32 = 10;
@@ -177,6 +179,35 @@ pub fn program(ctx: &Context, s: &Settings, code: &Code) -> Result<()> {
         .github
         .as_ref()
         .map(|github| github::create(ctx, s, github, &any_secret_arn));
+
+    let mut watched = vec![monitoring::Watched {
+        part: "function",
+        name: &mcp.name,
+        timeout_seconds: s.timeout,
+        mcp: true,
+    }];
+    if let Some(streaming) = &streaming {
+        watched.push(monitoring::Watched {
+            part: "streaming",
+            name: &streaming.function.name,
+            timeout_seconds: s.timeout,
+            mcp: true,
+        });
+    }
+    if let Some(authorizer_fn) = &authorizer_fn {
+        watched.push(monitoring::Watched {
+            part: "authorizer",
+            name: &authorizer_fn.name,
+            timeout_seconds: AUTHORIZER_TIMEOUT_SECONDS,
+            mcp: false,
+        });
+    }
+    if let Some(alarms) = &s.alarms {
+        monitoring::alarms(ctx, s, alarms, &api.api_id, &watched);
+    }
+    if s.dashboard {
+        monitoring::dashboard(ctx, s, &api.api_id, &watched);
+    }
 
     ctx.add_export(outputs::AUTH_MODE, &ctx.new_output(&auth_mode_name(s)));
     ctx.add_export(outputs::MCP_URL, &api.mcp_url);
@@ -334,6 +365,12 @@ fn function_environment(s: &Settings, mode: &str, hosts: &[String]) -> HashMap<S
         ("MCP_LAMBDA_MODE".to_string(), mode.to_string()),
         ("MCP_ALLOWED_HOSTS".to_string(), hosts.join(",")),
         ("RUST_LOG".to_string(), format!("{},rmcp=warn", s.log_level)),
+        // The per-tool metrics feed the dashboard; without it they would be custom metrics
+        // (billed per metric) nobody looks at.
+        (
+            "MCP_METRICS".to_string(),
+            if s.dashboard { "emf" } else { "off" }.to_string(),
+        ),
     ]);
     if !s.allowed_origins.is_empty() {
         env.insert(

@@ -3,5 +3,6 @@
 
 mod engine;
 mod graph;
+mod monitoring;
 mod oauth;
 mod project_file;
