@@ -96,7 +96,11 @@ impl DateRange {
             Some(start) => start.to_owned(),
             None => {
                 let end = parse_date("end_date", &end)?;
-                (end - chrono::Days::new(days)).to_string()
+                // Checked: chrono's `-` panics before its first representable date (fuzzing
+                // found `end_date` "-262143-01-01").
+                end.checked_sub_days(chrono::Days::new(days))
+                    .ok_or_else(|| bad("end_date", "date out of range"))?
+                    .to_string()
             }
         };
         Self::parse("start_date", &start, "end_date", &end)
@@ -356,6 +360,14 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_default_start_before_the_first_date_is_an_input_error() {
+        // From fuzzing (fuzz/corpus/tool_args/crash_end_date_at_min): this panicked.
+        let err = DateRange::parse_or_last_days(None, Some("-262143-01-01"), d("2026-06-15"), 30)
+            .unwrap_err();
+        assert_eq!(err.field, "end_date");
     }
 
     #[test]
