@@ -28,6 +28,7 @@ impl Emulator {
         log_dir: &Path,
         log_prefix: &str,
     ) -> Result<Self> {
+        crate::logs::register_secrets_in_env(env.iter().map(|(k, v)| (*k, v.as_str())));
         let (port, api_port) = (free_port(), free_port());
         let log = log_dir.join(format!("{log_prefix}-{port}.log"));
         let file = std::fs::File::create(&log)?;

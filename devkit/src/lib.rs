@@ -11,6 +11,7 @@ mod emulator;
 pub mod faults;
 pub mod hostile;
 mod http;
+pub mod logs;
 mod process;
 mod stats;
 

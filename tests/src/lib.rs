@@ -123,10 +123,12 @@ impl LocalServer {
                     .filter(|(_, v)| !v.is_empty())
                     .map(|(k, v)| (*k, v.as_str())),
             )
-            .env("RUST_LOG", "warn")
+            // Info: the access log is on, as it is for users, and checked for secrets.
+            .env("RUST_LOG", "info")
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(devkit::logs::log_file("local-server"));
+        devkit::logs::register_secrets_in_env(env.iter().map(|(k, v)| (*k, v.as_str())));
         let mut process = Process::spawn(&mut command).expect("start the local server");
         let stdout = process.child().stdout.take().unwrap();
         let base = format!("http://127.0.0.1:{port}");

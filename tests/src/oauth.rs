@@ -50,6 +50,7 @@ impl OAuthStage {
     pub fn start_with(function: &Path, extra: &[(&str, String)]) -> Self {
         let cognito = CognitoStandIn::start(COGNITO_CLIENT_ID, COGNITO_CLIENT_SECRET);
         cognito.add_user(USERNAME, PASSWORD, EMAIL);
+        devkit::logs::register_secret(PASSWORD);
         let mut signing_key = vec![0u8; 32];
         getrandom::fill(&mut signing_key).unwrap();
         let mut env = vec![
@@ -416,7 +417,16 @@ impl OAuthStage {
 
     /// POSTs a form to the facade's `/token`.
     pub fn token(&self, http: &mut RawHttp, form: &[(&str, &str)]) -> Reply {
-        http.post_form(&format!("{}/token", self.base()), &[], form)
+        let reply = http.post_form(&format!("{}/token", self.base()), &[], form);
+        // The tokens issued must never show up in a log.
+        if let Ok(tokens) = serde_json::from_str::<Value>(&reply.body) {
+            for name in ["access_token", "refresh_token"] {
+                if let Some(token) = tokens[name].as_str() {
+                    devkit::logs::register_secret(token);
+                }
+            }
+        }
+        reply
     }
 
     /// A signed-in public client: DCR, consent, sign-in, code redeemed. Returns the client id

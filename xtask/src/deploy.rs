@@ -59,6 +59,13 @@ fn ensure_cargo_lambda(root: &Path) -> Result<PathBuf> {
 
 /// Builds both zips for `arch` with the shipping profile.
 pub fn build(root: &Path, arch: Arch) -> Result<Vec<PathBuf>> {
+    build_with_profile(root, arch, "dist")
+}
+
+/// Builds both zips for `arch` with a cargo profile (`dist` ships; the test command uses
+/// `release`, the same code without whole-program optimization, which takes far longer on 2
+/// cores and is measured by the benchmark instead).
+pub fn build_with_profile(root: &Path, arch: Arch, profile: &str) -> Result<Vec<PathBuf>> {
     let bin = ensure_cargo_lambda(root)?;
     let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
@@ -69,7 +76,7 @@ pub fn build(root: &Path, arch: Arch) -> Result<Vec<PathBuf>> {
             "lambda",
             "build",
             "--profile",
-            "dist",
+            profile,
             "--output-format",
             "zip",
         ])

@@ -158,8 +158,9 @@ const PRODUCT_TESTS: [&str; 5] = [
 
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
-    // What ships: the Lambda zips, checked by tests/tests/e2e/lambda_zips.rs.
-    deploy::build(root, deploy::Arch::Arm64)?;
+    // What ships: the Lambda zips, checked by tests/tests/e2e/lambda_zips.rs (cross-built like
+    // `cargo xtask build`, in the release profile: fat LTO would add minutes).
+    deploy::build_with_profile(root, deploy::Arch::Arm64, "release")?;
 
     // One release build serves the emulator, the clients and the tests: the binaries come out
     // of `cargo test --no-run`, so they share the test build's dependency features and nothing
@@ -180,11 +181,14 @@ fn test(root: &Path) -> Result<()> {
     std::fs::copy(release.join("function"), e2e_dir.join("function"))?;
     std::fs::copy(release.join("authorizer"), e2e_dir.join("authorizer"))?;
 
+    // Figures, and every test process's output (the Lambda emulator's, the servers'), with the
+    // secrets the tests created: read for leaks once the tests have run.
     let figures = e2e_dir.join("figures");
     let _ = std::fs::remove_dir_all(&figures);
     std::fs::create_dir_all(&figures)?;
     run(cargo(root)
         .args(PRODUCT_TESTS)
+        .env("SMCP_LOGS", &figures)
         .env("SMCP_FUNCTION", e2e_dir.join("function"))
         .env(
             "SMCP_CONFORMANCE_SERVER",
@@ -198,7 +202,21 @@ fn test(root: &Path) -> Result<()> {
         .env("SMCP_CHROMIUM", &tools.chromium)
         .env("SMCP_FIGURES", &figures))?;
 
+    let scan = devkit::logs::scan(&figures)?;
     let report = std::fs::read_to_string(figures.join("figures.txt")).unwrap_or_default();
     println!("\nMeasured in this run:\n{report}");
+    println!(
+        "secrets in logs: {} secrets searched for in {} log files ({:.1} MB): {} found",
+        scan.secrets,
+        scan.files,
+        scan.bytes as f64 / 1e6,
+        scan.leaks.len()
+    );
+    if scan.secrets == 0 || !scan.leaks.is_empty() {
+        bail!(
+            "a secret the tests created is in their logs (or none was registered): {:?}",
+            scan.leaks
+        );
+    }
     Ok(())
 }
