@@ -1,5 +1,6 @@
-//! Injected faults against the real function binary (the local server): Secrets Manager (moto,
-//! behind a fault-injecting proxy) and Cost Explorer (a fault-injecting stub). The full matrix
+//! Injected faults against the real binaries: the function (the local server) with Secrets
+//! Manager (moto, behind a fault-injecting proxy) and Cost Explorer (a fault-injecting stub),
+//! and the authorizer under the Lambda Runtime Interface Emulator. The full matrix
 //! of faults runs in-process (function/tests/it/faults.rs); this checks the shipped process:
 //! it fails closed within a bound, keeps serving, logs one line per incident and recovers by
 //! itself.
@@ -11,7 +12,7 @@ use std::{
 
 use authorizer::source::FETCH_TIMEOUT;
 use devkit::{Fault, FaultServer, Upstream};
-use e2e::{Moto, Process, Tools, free_port, get, post, wait_until_up};
+use e2e::{Emulator, Moto, Process, Tools, free_port, get, post, wait_until_up};
 use serde_json::{Value, json};
 
 const KEY: &str = "e2e-faults-key-7c21";
@@ -229,6 +230,101 @@ fn the_function_binary_fails_closed_logs_once_and_recovers() {
         cost_faults.len(),
         slowest_cost_failure.as_secs_f64(),
         first_denial.as_secs_f64(),
+        recovered_in.as_secs_f64(),
+    ));
+}
+
+/// An API Gateway authorizer event (payload 2.0) carrying `key`.
+fn authorizer_event(tools: &Tools, key: &str) -> String {
+    let path = tools
+        .repo
+        .join("authorizer/tests/fixtures/example-apigw-v2-custom-authorizer-v2-request.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["headers"] = json!({"x-api-key": key});
+    event.to_string()
+}
+
+#[test]
+fn the_authorizer_denies_while_secrets_manager_throttles_and_recovers() {
+    let tools = Tools::from_env();
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 7 * 86_400;
+    let answer = json!({"Name": SECRET, "VersionId": "v1", "SecretString": KEY,
+        "VersionStages": ["AWSCURRENT"], "CreatedDate": created});
+    let secrets = FaultServer::start(Upstream::Canned(vec![(
+        "GetSecretValue".into(),
+        answer.to_string(),
+    )]));
+    secrets.set(Fault::throttling());
+    let env = [
+        ("MCP_API_KEY_SECRET_ID", SECRET.to_owned()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", secrets.endpoint.clone()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("RUST_LOG", "info".into()),
+    ];
+    let rie = Emulator::start(
+        &tools.rie,
+        &tools.authorizer,
+        &env,
+        &tools.figures,
+        "rie-faults",
+    )
+    .expect("start the Runtime Interface Emulator");
+    let event = authorizer_event(&tools, KEY);
+    let decide = || -> (bool, Duration) {
+        let (took, reply) = rie.invoke(&event).expect("invoke");
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        (reply["isAuthorized"] == true, took)
+    };
+
+    let (authorized, first) = decide();
+    assert!(!authorized, "fails closed while throttled");
+    assert!(first < FETCH_TIMEOUT + Duration::from_secs(1), "{first:?}");
+    let denied = 10;
+    for _ in 0..denied {
+        let (authorized, took) = decide();
+        assert!(!authorized && took < Duration::from_millis(500), "{took:?}");
+    }
+    let sent = secrets.requests();
+    assert!(
+        (1..=3).contains(&sent),
+        "{sent} requests: one fetch and the SDK's retries"
+    );
+
+    secrets.set(Fault::Pass);
+    let cleared = Instant::now();
+    let mut authorized = false;
+    while !authorized && cleared.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(250));
+        authorized = decide().0;
+    }
+    let recovered_in = cleared.elapsed();
+    assert!(authorized, "recovered by itself");
+    let log = rie.log_text();
+    let outage = log.matches("could not load the API keys").count();
+    let recovery = log.matches("API keys loaded again").count();
+    assert_eq!(
+        (outage, recovery),
+        (1, 1),
+        "one line each per incident: {log}"
+    );
+    assert!(
+        log.contains("ThrottlingException"),
+        "the log says why: {log}"
+    );
+    assert!(!log.contains(KEY), "the key reached the log");
+    tools.record_figure(&format!(
+        "faults (authorizer under the RIE): Secrets Manager throttling: {} invokes denied with {sent} \
+         GetSecretValue requests (first denial in {:.1} s), recovered {:.1} s after the fault \
+         cleared, log lines: {outage} outage + {recovery} recovery",
+        denied + 1,
+        first.as_secs_f64(),
         recovered_in.as_secs_f64(),
     ));
 }
