@@ -205,6 +205,54 @@ async fn api_keys_fail_closed_under_every_secrets_manager_fault_and_recover() {
 }
 
 #[tokio::test]
+async fn a_slow_secrets_manager_is_waited_for_once_and_one_past_the_bound_is_not() {
+    let (logs, _guard) = Logs::capture();
+    let server = FaultServer::start(Upstream::Canned(vec![(
+        "GetSecretValue".into(),
+        secret_answer(API_KEY),
+    )]));
+    let client = secrets_client(&server.endpoint).await;
+    let verifier = || {
+        CachedVerifier::new(
+            SecretsManagerSource::with_client(SECRET_ID, client.clone()),
+            CacheSettings::default(),
+        )
+    };
+    let allowed = KeyDecision::Allowed {
+        key_id: "default".into(),
+    };
+    // Slow but inside the bound: 10 concurrent cold requests wait for one fetch, all allowed.
+    server.set(Fault::Slow(Duration::from_millis(1500)));
+    let v = verifier();
+    let started = Instant::now();
+    let decisions = futures::future::join_all((0..10).map(|_| v.decide(API_KEY))).await;
+    assert!(decisions.iter().all(|d| *d == allowed), "{decisions:?}");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    assert_eq!(server.requests(), 1, "one fetch for 10 requests");
+    assert_eq!(logs.count("could not"), 0, "slow is not an outage");
+
+    // Slower than the bound: denied when the bound passes, not when Secrets Manager answers.
+    server.set(Fault::Slow(FETCH_TIMEOUT + Duration::from_secs(2)));
+    let v = verifier();
+    let started = Instant::now();
+    let decisions = futures::future::join_all((0..10).map(|_| v.decide(API_KEY))).await;
+    let took = started.elapsed();
+    assert!(decisions.iter().all(|d| *d == KeyDecision::Denied));
+    assert!(took >= FETCH_TIMEOUT && took < FAIL_BOUND, "{took:?}");
+    assert_eq!(
+        server.requests(),
+        2,
+        "one fetch, cut at the bound, no retry"
+    );
+    assert_eq!(logs.count("could not load the API keys"), 1);
+    assert!(
+        logs.text().contains("no answer within 3 s"),
+        "{}",
+        logs.text()
+    );
+}
+
+#[tokio::test]
 async fn api_keys_fail_closed_when_nothing_listens() {
     let (logs, _guard) = Logs::capture();
     let dead = format!("http://127.0.0.1:{}", devkit::free_port());
