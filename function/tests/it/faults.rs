@@ -314,14 +314,15 @@ fn oauth_secret() -> String {
         .to_string()
 }
 
-/// One incident for a cold OAuth secret cache (retry interval 300 ms): `fault` on, 20
-/// requests, the fault cleared, recovery.
+/// One incident for a cold OAuth secret cache: `fault` on, 20 requests, the fault cleared,
+/// recovery. The retry interval is 1 s, so a busy machine cannot stretch the 20 requests
+/// past it.
 async fn oauth_incident(name: &str, fault: Fault) {
     let server = FaultServer::start(Upstream::Canned(vec![(
         "GetSecretValue".into(),
         secret_answer(&oauth_secret()),
     )]));
-    let retry = Duration::from_millis(300);
+    let retry = Duration::from_secs(1);
     let cache = SecretProvider::Cached(Box::new(SecretCache::new(
         Box::new(SecretsManagerSource::with_client(
             SECRET_ID,
