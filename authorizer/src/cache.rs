@@ -576,6 +576,42 @@ mod tests {
         );
     }
 
+    /// Fails after moving the clock on by `takes`: a fetch slower than the retry interval.
+    struct SlowFailure {
+        clock: Arc<ManualClock>,
+        takes: Duration,
+        calls: AtomicUsize,
+    }
+
+    impl SecretSource for Arc<SlowFailure> {
+        fn fetch(&self, _stage: Stage) -> FetchFuture<'_> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.clock.advance(self.takes);
+            Box::pin(async { Err(SourceError("no answer".into())) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_retry_interval_counts_from_the_failure_not_the_attempt() {
+        let clock = Arc::new(ManualClock(Mutex::new(SystemTime::UNIX_EPOCH + T0)));
+        let source = Arc::new(SlowFailure {
+            clock: clock.clone(),
+            takes: Duration::from_secs(15), // longer than the 10 s retry interval
+            calls: AtomicUsize::new(0),
+        });
+        let v = CachedVerifier::with_clock(source.clone(), CacheSettings::default(), clock.clone());
+        assert_eq!(v.decide("key-1").await, KeyDecision::Denied);
+        assert_eq!(v.decide("key-1").await, KeyDecision::Denied);
+        assert_eq!(
+            source.calls.load(Ordering::SeqCst),
+            1,
+            "no back-to-back fetch"
+        );
+        clock.advance(Duration::from_secs(11));
+        assert_eq!(v.decide("key-1").await, KeyDecision::Denied);
+        assert_eq!(source.calls.load(Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn settings_from_env() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
