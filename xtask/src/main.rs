@@ -13,6 +13,7 @@ mod bench;
 mod chart;
 mod client_config;
 mod deploy;
+mod fuzz;
 mod pulumi;
 mod tools;
 
@@ -91,6 +92,16 @@ enum Cmd {
     },
     /// Regenerate infra/schema/aws.json (the AWS provider schema subset) from @pulumi/aws on npm.
     AwsSchema,
+    /// Run the cargo-fuzz targets (fuzz/, docs/fuzzing.md) one after another; stops at the
+    /// first crash and names the input that reproduces it.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 300)]
+        seconds: u64,
+        /// Only this target (default: all).
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(fuzz::TARGETS))]
+        target: Option<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -111,6 +122,16 @@ fn main() -> Result<()> {
             client_config::client_config(&root, &stack, client, endpoint, outputs.as_deref(), write)
         }
         Cmd::AwsSchema => aws_schema::regenerate(&root),
+        Cmd::Fuzz { seconds, target } => {
+            let targets = match &target {
+                Some(target) => vec![target.as_str()],
+                None => fuzz::TARGETS.to_vec(),
+            };
+            for line in fuzz::run_bounded(&root, seconds, &targets)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
     }
 }
 
