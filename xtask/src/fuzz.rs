@@ -72,11 +72,7 @@ fn ensure_cargo_fuzz(root: &Path) -> Result<PathBuf> {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(CARGO_FUZZ_VERSION));
     if !installed {
-        run(crate::cargo(root)
-            .args(["install", "cargo-fuzz", "--locked", "--version"])
-            .arg(format!("={CARGO_FUZZ_VERSION}"))
-            .arg("--root")
-            .arg(&install_root))?;
+        crate::tools::cargo_install(root, "cargo-fuzz", CARGO_FUZZ_VERSION, &install_root, &[])?;
     }
     Ok(binary)
 }

@@ -177,6 +177,11 @@ const PRODUCT_TESTS: [&str; 5] = [
 
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure(root)?;
+    // Licenses, banned crates and sources (deny.toml) before anything is built.
+    let deny = tools::ensure_cargo_deny(root)?;
+    run(Command::new(deny)
+        .args(["deny", "--offline", "check", "licenses", "bans", "sources"])
+        .current_dir(root))?;
     // What ships: the Lambda zips, checked by tests/tests/e2e/lambda_zips.rs (cross-built like
     // `cargo xtask build`, in the release profile: fat LTO would add minutes).
     deploy::build_with_profile(root, deploy::Arch::Arm64, "release")?;
@@ -220,6 +225,17 @@ fn test(root: &Path) -> Result<()> {
         .env("SMCP_RIE", &tools.rie)
         .env("SMCP_CHROMIUM", &tools.chromium)
         .env("SMCP_FIGURES", &figures))?;
+
+    // Fuzzing, bounded: the target that builds without the app (docs/fuzzing.md: the app's
+    // fuzz build takes far longer than this whole run; `cargo xtask fuzz` runs them all).
+    let fuzzed = fuzz::run_bounded(root, 60, &fuzz::LIGHT_TARGETS)?;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(figures.join("figures.txt"))?;
+    for line in &fuzzed {
+        std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes())?;
+    }
 
     let scan = devkit::logs::scan(&figures)?;
     let report = std::fs::read_to_string(figures.join("figures.txt")).unwrap_or_default();

@@ -147,6 +147,50 @@ fn ensure_rie(tools: &Path, python: &Path) -> Result<PathBuf> {
     Ok(rie)
 }
 
+/// cargo-deny, pinned: built from crates.io into `.tools/cargo-deny` (without its default
+/// features, which only fetch the advisory database over git).
+pub const CARGO_DENY: &str = "0.20.2";
+
+pub fn ensure_cargo_deny(root: &Path) -> Result<PathBuf> {
+    let dir = root.join(".tools/cargo-deny");
+    let bin = dir.join("bin/cargo-deny");
+    let stamp = dir.join(".installed");
+    if bin.exists() && fresh(&stamp, CARGO_DENY) {
+        return Ok(bin);
+    }
+    cargo_install(
+        root,
+        "cargo-deny",
+        CARGO_DENY,
+        &dir,
+        &["--no-default-features"],
+    )?;
+    std::fs::write(&stamp, CARGO_DENY)?;
+    Ok(bin)
+}
+
+/// `cargo install --locked <krate> --version =<version> --root <dir>`, unoptimized: these
+/// tools (cargo-deny, cargo-fuzz) do seconds of work either way, and optimized builds of them
+/// take minutes of a 2-core test run.
+pub fn cargo_install(
+    root: &Path,
+    krate: &str,
+    version: &str,
+    dir: &Path,
+    extra: &[&str],
+) -> Result<()> {
+    run(crate::cargo(root)
+        .args(["install", krate, "--locked", "--version"])
+        .arg(format!("={version}"))
+        .arg("--root")
+        .arg(dir)
+        .args(extra)
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false"))
+}
+
 /// Debian's Chromium, for the OAuth browser tests (Playwright drives it; browsers are never
 /// downloaded). Installed with apt-get when missing: as root, or through `sudo -n`.
 fn ensure_chromium() -> Result<PathBuf> {

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::{
-    config::AppConfig,
+    config::{AppConfig, RunMode},
     mcp::{Endpoint, McpServer, header_str},
     tools::Deps,
 };
@@ -85,17 +85,36 @@ fn router(config: AppConfig, endpoint: Endpoint) -> Router {
 /// instead of a boxed, cloned service stack per layer.
 async fn mcp_endpoint(State(state): State<Arc<AppState>>, request: Request) -> Response {
     if let Some(refusal) = guard::refusal(&state.config, &request) {
-        return refusal;
+        return closing(&state.config, &request, refusal);
     }
     let key_id = match auth::caller(&state, request.headers(), request.extensions()).await {
         Ok(id) => id,
-        Err(refusal) => return refusal,
+        Err(refusal) => return closing(&state.config, &request, refusal),
     };
     let mut response = state.endpoint.serve(request).await;
     if crate::mcp::access_log_enabled() {
         response.extensions_mut().insert(KeyId(key_id));
     }
     response
+}
+
+/// A refusal sent before the request's body was read: hyper will not reuse that connection
+/// (the unread body is in the way) and closes it, so the local server says so. Otherwise a
+/// client reuses it for its next request (a POST, not retried) and fails with the peer gone.
+/// On Lambda there is no connection of ours: nothing to say.
+fn closing(config: &AppConfig, request: &Request, mut refusal: Response) -> Response {
+    let headers = request.headers();
+    let body_unread = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length != "0");
+    if config.mode == RunMode::Local && body_unread {
+        refusal.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    refusal
 }
 
 /// CORS for browser-based MCP clients from the allowed origins (loopback locally,

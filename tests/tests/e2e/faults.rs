@@ -61,15 +61,11 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
 fn start(tools: &Tools, secrets: &FaultServer, cost: &FaultServer) -> Server {
     let port = free_port();
-    let log = std::env::temp_dir().join(format!("smcp-faults-{}-{port}.log", std::process::id()));
+    // In the figures folder: kept, and searched for secrets after the run.
+    let log = tools.figures.join(format!("faults-function-{port}.log"));
+    devkit::logs::register_secret(KEY);
     let log_file = std::fs::File::create(&log).expect("log file");
     let process = Process::spawn(
         Command::new(&tools.function)

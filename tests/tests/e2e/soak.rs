@@ -232,22 +232,37 @@ fn local_server_under_sustained_mixed_load() {
         .map(|client| {
             let (kinds, url, stop) = (kinds.clone(), url.clone(), stop.clone());
             std::thread::spawn(move || {
+                // A pool of its own per client: the shared one keeps connections from before
+                // the soak, which the server closes once idle for 30 s (hyper's header read
+                // timeout), and a POST on a connection closed under it is not retried.
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .timeout_global(Some(Duration::from_secs(10)))
+                    .build()
+                    .into();
                 let mut latencies = Vec::new();
                 let mut unexpected = Vec::new();
                 let mut i = client;
                 while !stop.load(Ordering::Relaxed) {
                     let kind = &kinds[i % kinds.len()];
                     i += 1;
-                    let mut headers = vec![
-                        ("content-type", "application/json"),
-                        ("accept", "application/json, text/event-stream"),
-                        ("mcp-protocol-version", "2025-11-25"),
-                    ];
+                    let mut request = agent
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("accept", "application/json, text/event-stream")
+                        .header("mcp-protocol-version", "2025-11-25");
                     if let Some(key) = kind.key {
-                        headers.push(("x-api-key", key));
+                        request = request.header("x-api-key", key);
                     }
                     let sent = Instant::now();
-                    let reply = post(&url, &headers, &kind.body);
+                    let reply = request.send(&kind.body).and_then(|mut r| {
+                        let status = r.status().as_u16();
+                        r.body_mut().read_to_string().map(|body| e2e::Response {
+                            status,
+                            content_type: String::new(),
+                            body,
+                        })
+                    });
                     latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
                     match reply {
                         Ok(r) if r.status == kind.status && r.body.contains(kind.contains) => {}
@@ -319,8 +334,10 @@ fn local_server_under_sustained_mixed_load() {
         last <= (first as f64 * (1.0 + RSS_DRIFT_LIMIT)) as u64 + RSS_DRIFT_SLACK_KIB,
         "RSS grew from {first} KiB to {last} KiB"
     );
-    // The cost answers came from the cache after the first of each: the stub saw few calls.
-    assert!(stub.calls("GetCostAndUsage") <= 2);
+    // The cost answers came from the cache once the first was in: at most one call per
+    // client raced it (identical questions in flight together are not coalesced).
+    let calls = stub.calls("GetCostAndUsage");
+    assert!(calls <= 8, "{calls} GetCostAndUsage calls");
 }
 
 /// A tools/call that streams progress (SSE), read up to its first progress event; then the
