@@ -94,7 +94,7 @@ pub struct LocalServer {
     pub base: String,
     /// From spawning the process to its first successful response.
     pub start_to_first_response: Duration,
-    _process: Process,
+    process: Process,
 }
 
 impl LocalServer {
@@ -105,7 +105,7 @@ impl LocalServer {
 
     /// The server's process id.
     pub fn pid(&self) -> u32 {
-        self._process.id()
+        self.process.id()
     }
 
     /// With extra environment; an empty value removes the variable instead.
@@ -162,7 +162,7 @@ impl LocalServer {
             url: format!("{base}/mcp"),
             base,
             start_to_first_response,
-            _process: process,
+            process,
         }
     }
 }

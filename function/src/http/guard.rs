@@ -7,7 +7,7 @@ use axum::{
     response::Response,
 };
 
-use super::{error_response, header_str};
+use super::error_response;
 use crate::config::AppConfig;
 
 /// A parsed `host[:port]`: the host without brackets or trailing dots (compared without
@@ -138,12 +138,15 @@ pub fn refusal(config: &AppConfig, request: &Request) -> Option<Response> {
         ));
     }
     let allowed = |host: &str| host_allowed(host, &config.allowed_hosts);
-    let host = header_str(headers, header::HOST);
-    let authority = request.uri().authority().map(|a| a.as_str());
-    let host_ok = (host.is_some() || authority.is_some())
-        && host.is_none_or(allowed)
-        && authority.is_none_or(allowed)
-        && headers.get(header::HOST).is_none_or(|_| host.is_some());
+    // The request must name a host, and every one it names (Host, an absolute-form target's
+    // authority) must be allowed; an unreadable Host header is not.
+    let host_ok = match (headers.get(header::HOST), request.uri().authority()) {
+        (None, None) => false,
+        (host, authority) => {
+            host.is_none_or(|h| h.to_str().is_ok_and(allowed))
+                && authority.is_none_or(|a| allowed(a.as_str()))
+        }
+    };
     if !host_ok {
         return forbidden("Host header is not allowed.");
     }
