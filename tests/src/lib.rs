@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Paths provided by `cargo xtask test` through `SMCP_*` environment variables.
 pub struct Tools {
@@ -247,6 +247,39 @@ impl Moto {
             .load()
             .await
     }
+}
+/// Cost Explorer answers for [`CostExplorerStub`]: one per operation the cost tools call except
+/// GetCostAndUsage (moto's, or the test's own) and a forecast for the past.
+pub fn cost_stub_answers() -> Vec<(&'static str, Value)> {
+    let change = |b: &str, c: &str, d: &str| json!({"BaselineTimePeriodAmount": b, "ComparisonTimePeriodAmount": c, "Difference": d, "Unit": "USD"});
+    let ec2 = json!({"Dimensions": {"Key": "SERVICE", "Values": ["Amazon EC2"]}});
+    vec![
+        (
+            "GetDimensionValues",
+            json!({"DimensionValues": [{"Value": "Amazon EC2", "Attributes": {}}, {"Value": "Amazon S3", "Attributes": {}}], "ReturnSize": 2, "TotalSize": 2}),
+        ),
+        (
+            "GetTags",
+            json!({"Tags": ["payments", "search"], "ReturnSize": 2, "TotalSize": 2}),
+        ),
+        (
+            "GetCostForecast",
+            json!({"Total": {"Amount": "321.5", "Unit": "USD"}, "ForecastResultsByTime": [
+            {"TimePeriod": {"Start": "2030-01-01", "End": "2030-02-01"}, "MeanValue": "321.5", "PredictionIntervalLowerBound": "300", "PredictionIntervalUpperBound": "350"}]}),
+        ),
+        (
+            "GetCostAndUsageComparisons",
+            json!({"CostAndUsageComparisons": [
+            {"CostAndUsageSelector": ec2, "Metrics": {"UnblendedCost": change("100", "180", "80")}}],
+            "TotalCostAndUsage": {"UnblendedCost": change("120", "205", "85")}}),
+        ),
+        (
+            "GetCostComparisonDrivers",
+            json!({"CostComparisonDrivers": [
+            {"CostSelector": ec2, "Metrics": {"UnblendedCost": change("100", "180", "80")},
+             "CostDrivers": [{"Type": "USAGE_CHANGE", "Name": "BoxUsage:m7g.large", "Metrics": {"UnblendedCost": change("50", "120", "70")}}]}]}),
+        ),
+    ]
 }
 
 /// A small local Cost Explorer stub for the operations moto does not implement: answers each

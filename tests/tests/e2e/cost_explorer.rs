@@ -93,35 +93,7 @@ fn cost_and_usage_against_moto_with_pages_progress_and_cache() {
 #[test]
 fn every_other_operation_against_the_local_stub() {
     let tools = Tools::from_env();
-    let change = |b: &str, c: &str, d: &str| json!({"BaselineTimePeriodAmount": b, "ComparisonTimePeriodAmount": c, "Difference": d, "Unit": "USD"});
-    let ec2 = json!({"Dimensions": {"Key": "SERVICE", "Values": ["Amazon EC2"]}});
-    let stub = CostExplorerStub::start(vec![
-        (
-            "GetDimensionValues",
-            json!({"DimensionValues": [{"Value": "Amazon EC2", "Attributes": {}}, {"Value": "Amazon S3", "Attributes": {}}], "ReturnSize": 2, "TotalSize": 2}),
-        ),
-        (
-            "GetTags",
-            json!({"Tags": ["payments", "search"], "ReturnSize": 2, "TotalSize": 2}),
-        ),
-        (
-            "GetCostForecast",
-            json!({"Total": {"Amount": "321.5", "Unit": "USD"}, "ForecastResultsByTime": [
-            {"TimePeriod": {"Start": "2030-01-01", "End": "2030-02-01"}, "MeanValue": "321.5", "PredictionIntervalLowerBound": "300", "PredictionIntervalUpperBound": "350"}]}),
-        ),
-        (
-            "GetCostAndUsageComparisons",
-            json!({"CostAndUsageComparisons": [
-            {"CostAndUsageSelector": ec2, "Metrics": {"UnblendedCost": change("100", "180", "80")}}],
-            "TotalCostAndUsage": {"UnblendedCost": change("120", "205", "85")}}),
-        ),
-        (
-            "GetCostComparisonDrivers",
-            json!({"CostComparisonDrivers": [
-            {"CostSelector": ec2, "Metrics": {"UnblendedCost": change("100", "180", "80")},
-             "CostDrivers": [{"Type": "USAGE_CHANGE", "Name": "BoxUsage:m7g.large", "Metrics": {"UnblendedCost": change("50", "120", "70")}}]}]}),
-        ),
-    ]);
+    let stub = CostExplorerStub::start(e2e::cost_stub_answers());
     let server = LocalServer::start_with_env(
         &tools.function,
         &[

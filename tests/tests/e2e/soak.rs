@@ -158,35 +158,13 @@ fn mix() -> Vec<Kind> {
 }
 
 fn cost_stub() -> CostExplorerStub {
-    let change = |b: &str, c: &str, d: &str| json!({"BaselineTimePeriodAmount": b, "ComparisonTimePeriodAmount": c, "Difference": d, "Unit": "USD"});
-    let ec2 = json!({"Dimensions": {"Key": "SERVICE", "Values": ["Amazon EC2"]}});
-    CostExplorerStub::start(vec![
-        (
-            "GetDimensionValues",
-            json!({"DimensionValues": [{"Value": "Amazon EC2", "Attributes": {}}], "ReturnSize": 1, "TotalSize": 1}),
-        ),
-        (
-            "GetTags",
-            json!({"Tags": ["payments"], "ReturnSize": 1, "TotalSize": 1}),
-        ),
-        (
-            "GetCostAndUsage",
-            json!({"ResultsByTime": [{"TimePeriod": {"Start": "2026-01-01", "End": "2026-02-01"},
-                "Total": {"UnblendedCost": {"Amount": "12.5", "Unit": "USD"}}, "Groups": [], "Estimated": false}]}),
-        ),
-        (
-            "GetCostAndUsageComparisons",
-            json!({"CostAndUsageComparisons": [
-            {"CostAndUsageSelector": ec2, "Metrics": {"UnblendedCost": change("100", "180", "80")}}],
-            "TotalCostAndUsage": {"UnblendedCost": change("120", "205", "85")}}),
-        ),
-        (
-            "GetCostComparisonDrivers",
-            json!({"CostComparisonDrivers": [
-            {"CostSelector": ec2, "Metrics": {"UnblendedCost": change("100", "180", "80")},
-             "CostDrivers": [{"Type": "USAGE_CHANGE", "Name": "BoxUsage", "Metrics": {"UnblendedCost": change("50", "120", "70")}}]}]}),
-        ),
-    ])
+    let mut answers = e2e::cost_stub_answers();
+    answers.push((
+        "GetCostAndUsage",
+        json!({"ResultsByTime": [{"TimePeriod": {"Start": "2026-01-01", "End": "2026-02-01"},
+            "Total": {"UnblendedCost": {"Amount": "12.5", "Unit": "USD"}}, "Groups": [], "Estimated": false}]}),
+    ));
+    CostExplorerStub::start(answers)
 }
 
 #[test]
