@@ -288,34 +288,56 @@ impl Case {
             .map(|(n, v)| (n, Value::String(v)))
             .collect();
         let method = request.method?;
-        Some(json!({
-            "version": "2.0",
-            "routeKey": "$default",
-            "rawPath": path,
-            "rawQueryString": query,
-            "headers": headers,
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "abc123",
-                "domainName": context.host,
-                "domainPrefix": "abc123",
-                "http": {
-                    "method": method,
-                    "path": path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "192.0.2.1",
-                    "userAgent": "hostile"
-                },
-                "requestId": "hostile-request",
-                "routeKey": "$default",
-                "stage": "$default",
-                "time": "01/Dec/2026:00:00:00 +0000",
-                "timeEpoch": 1_796_083_200_000_u64
-            },
-            "body": body,
-            "isBase64Encoded": base64
-        }))
+        Some(api_gateway_v2_event(
+            method,
+            path,
+            query,
+            headers,
+            &body,
+            base64,
+            context.host,
+        ))
     }
+}
+
+/// An API Gateway HTTP API v2 event (the shape Function URLs send too) for `domain`, with
+/// `headers` as given (lower-case names, repeated ones joined).
+pub fn api_gateway_v2_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: serde_json::Map<String, Value>,
+    body: &str,
+    base64: bool,
+    domain: &str,
+) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": domain,
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "devkit"
+            },
+            "requestId": "devkit-request",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "01/Dec/2026:00:00:00 +0000",
+            "timeEpoch": 1_796_083_200_000_u64
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    })
 }
 
 /// Sends `request` on a fresh loopback connection and reads the reply until it is complete,

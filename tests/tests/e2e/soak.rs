@@ -414,25 +414,19 @@ fn function_pid(emulator: &Emulator, binary: &std::path::Path) -> u32 {
 }
 
 fn apigw_event(body: &str, key: Option<&str>) -> String {
-    let mut headers = json!({
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
-        "host": "abc123.execute-api.us-east-1.amazonaws.com",
-    });
+    const DOMAIN: &str = "abc123.execute-api.us-east-1.amazonaws.com";
+    let mut headers = serde_json::Map::new();
+    headers.insert("content-type".into(), json!("application/json"));
+    headers.insert(
+        "accept".into(),
+        json!("application/json, text/event-stream"),
+    );
+    headers.insert("host".into(), json!(DOMAIN));
     if let Some(key) = key {
-        headers["x-api-key"] = json!(key);
+        headers.insert("x-api-key".into(), json!(key));
     }
-    json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": "/mcp", "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {"accountId": "123456789012", "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "domainPrefix": "abc123",
-            "http": {"method": "POST", "path": "/mcp", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "soak"},
-            "requestId": "soak", "routeKey": "$default", "stage": "$default",
-            "time": "01/Dec/2026:00:00:00 +0000", "timeEpoch": 1_796_083_200_000_u64},
-        "body": body, "isBase64Encoded": false
-    })
-    .to_string()
+    devkit::hostile::api_gateway_v2_event("POST", "/mcp", "", headers, body, false, DOMAIN)
+        .to_string()
 }
 
 #[test]
